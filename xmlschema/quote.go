@@ -1,6 +1,9 @@
 package xmlschema
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // QuoteAttr quotes an attribute value the way Python's
 // xml.sax.saxutils.quoteattr does, which the addon uses for every attribute:
@@ -60,7 +63,7 @@ func EscapeText(s string) string {
 // CleanText removes characters that are not allowed in XML 1.0 documents
 // and replaces invalid UTF-8 with U+FFFD.
 func CleanText(s string) string {
-	ok := true
+	ok := utf8.ValidString(s)
 	for _, r := range s {
 		if !validXMLRune(r) {
 			ok = false
@@ -71,7 +74,7 @@ func CleanText(s string) string {
 		return s
 	}
 	var b strings.Builder
-	for _, r := range s { // invalid UTF-8 decodes as U+FFFD, which is valid
+	for _, r := range s { // invalid UTF-8 decodes as U+FFFD, which is kept
 		if validXMLRune(r) {
 			b.WriteRune(r)
 		}
