@@ -20,6 +20,8 @@ import (
 type Transport interface {
 	// Common calls a method of the "common" service (version, authenticate, login).
 	Common(ctx context.Context, method string, args ...any) (any, error)
+	// Service calls a method of any service by name (e.g. "db", "list").
+	Service(ctx context.Context, service, method string, args ...any) (any, error)
 	// Object calls execute_kw on the "object" service.
 	Object(ctx context.Context, db string, uid int, password, model, method string, args []any, kwargs map[string]any) (any, error)
 }
@@ -119,4 +121,19 @@ func Authenticate(ctx context.Context, t Transport, db, login, password string) 
 		return 0, ErrAuth
 	}
 	return uid, nil
+}
+
+// ListDatabases asks Odoo for its databases (service db, method list).
+// Servers with list_db = False answer with an AccessDenied fault.
+func ListDatabases(ctx context.Context, t Transport) ([]string, error) {
+	v, err := t.Service(ctx, "db", "list")
+	if err != nil {
+		return nil, err
+	}
+	l, _ := v.([]any)
+	out := make([]string, 0, len(l))
+	for _, e := range l {
+		out = append(out, AsString(e))
+	}
+	return out, nil
 }

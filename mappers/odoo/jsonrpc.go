@@ -25,6 +25,11 @@ func (j *JSONRPC) Common(ctx context.Context, method string, args ...any) (any, 
 	return j.call(ctx, "common", "", method, method, args)
 }
 
+// Service implements Transport.
+func (j *JSONRPC) Service(ctx context.Context, service, method string, args ...any) (any, error) {
+	return j.call(ctx, service, "", method, method, args)
+}
+
 // Object implements Transport.
 func (j *JSONRPC) Object(ctx context.Context, db string, uid int, password, model, method string, args []any, kwargs map[string]any) (any, error) {
 	if args == nil {

@@ -25,6 +25,11 @@ func (x *XMLRPC) Common(ctx context.Context, method string, args ...any) (any, e
 	return x.call(ctx, "common", "", method, method, args)
 }
 
+// Service implements Transport.
+func (x *XMLRPC) Service(ctx context.Context, service, method string, args ...any) (any, error) {
+	return x.call(ctx, service, "", method, method, args)
+}
+
 // Object implements Transport.
 func (x *XMLRPC) Object(ctx context.Context, db string, uid int, password, model, method string, args []any, kwargs map[string]any) (any, error) {
 	if args == nil {
