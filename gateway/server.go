@@ -1,0 +1,76 @@
+// Package gateway is plangate's HTTP face: the frePPLe endpoint
+// /frepple/xml (GET exports, POST imports), the state, order-sourcing and
+// shop endpoints, health and metrics. Handlers parse and authenticate
+// requests, call the mappers and write responses; they hold no mapping logic.
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/store"
+)
+
+// Config is what the gateway needs besides its collaborators.
+type Config struct {
+	// DefaultDatabase is used when a request names none. Empty: ask Odoo's
+	// db.list and use the only database, as the addon does.
+	DefaultDatabase string
+	// Companies holds per-company settings that the addon keeps in Odoo
+	// (webtoken key, disclose stack trace), keyed by company name. Values
+	// read from Odoo win when the addon's fields exist there.
+	Companies map[string]CompanyConfig
+	// ServiceLogin and ServicePassword are the Odoo account that Bearer-token
+	// requests run as (a JWT carries no Odoo password).
+	ServiceLogin, ServicePassword string
+	// MaxBodyBytes bounds POSTed plans and JSON bodies (0: 256 MiB).
+	MaxBodyBytes int64
+	// MaxConcurrentExports bounds simultaneous GET exports (0: 4); more wait.
+	MaxConcurrentExports int
+	// Now fixes the clock for reproducible documents; nil means time.Now.
+	Now func() time.Time
+}
+
+// CompanyConfig are settings of one company.
+type CompanyConfig struct {
+	WebtokenKey        string `yaml:"webtoken_key"`
+	DiscloseStackTrace bool   `yaml:"disclose_stack_trace"`
+}
+
+// Server is the gateway's http.Handler.
+type Server struct {
+	cfg       Config
+	odoo      odoo.Transport
+	store     *store.Store // nil: run without state (uncached)
+	log       *slog.Logger
+	router    *httprouter.Router
+	exportSem chan struct{}
+}
+
+// New builds a server. st may be nil (no state kept); log nil means slog.Default().
+func New(cfg Config, t odoo.Transport, st *store.Store, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 256 << 20
+	}
+	if cfg.MaxConcurrentExports <= 0 {
+		cfg.MaxConcurrentExports = 4
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, odoo: t, store: st, log: log, exportSem: make(chan struct{}, cfg.MaxConcurrentExports)}
+	s.router = s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+func (s *Server) now() time.Time { return s.cfg.Now().UTC() }
