@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/plangate/plangate/mappers/export"
+	"github.com/plangate/plangate/mappers/odoo"
+)
+
+func init() {
+	register(command{name: "export", summary: "write one frePPLe document to stdout or a file (for cron jobs and debugging)", run: runExport})
+}
+
+func runExport(ctx context.Context, env *cliEnv, args []string) error {
+	cfg, _, err := loadConfig(env, "export", args, commonOptions, odooOptions, exportOptions)
+	if err != nil {
+		return helpOK(err)
+	}
+	log := newLogger(env, cfg)
+	t, err := newTransport(cfg)
+	if err != nil {
+		return err
+	}
+	now, err := parseNow(cfg.Now)
+	if err != nil {
+		return err
+	}
+	db := cfg.Odoo.Database
+	if db == "" {
+		dbs, err := odoo.ListDatabases(ctx, t)
+		if err != nil {
+			return fmt.Errorf("no --database given and Odoo does not list its databases: %w", err)
+		}
+		if len(dbs) != 1 {
+			return fmt.Errorf("no --database given and Odoo has %d databases %v", len(dbs), dbs)
+		}
+		db = dbs[0]
+	}
+	sess, err := odoo.Login(ctx, t, db, cfg.Odoo.User, cfg.Odoo.Password)
+	if err != nil {
+		return fmt.Errorf("log in to %s as %s: %w", db, cfg.Odoo.User, err)
+	}
+	if cfg.Export.Company != "" {
+		ids, err := sess.Search(ctx, "res.company", odoo.Domain{odoo.Term("name", "=", cfg.Export.Company)}, odoo.Query{Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return fmt.Errorf("unknown company %q", cfg.Export.Company)
+		}
+	}
+	p := export.Params{
+		Mode: cfg.Export.Mode, Company: cfg.Export.Company, Timezone: cfg.Export.Timezone,
+		Language: cfg.Export.Language, SingleCompany: cfg.Export.SingleCompany, Delta: cfg.Export.Delta,
+		Apps: cfg.Export.Apps, Now: now().UTC(),
+	}
+	var w io.Writer = env.stdout
+	var tmp *os.File
+	if cfg.Export.Output != "" && cfg.Export.Output != "-" {
+		// Write beside the target and rename, so a failed export never
+		// leaves a truncated file where a good one was.
+		tmp, err = os.CreateTemp(filepath.Dir(cfg.Export.Output), ".plangate-export-*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		w = tmp
+	}
+	x := &export.Exporter{Session: sess, Logger: log}
+	stats, err := x.Export(ctx, w, p)
+	if err != nil {
+		if tmp != nil {
+			tmp.Close()
+		}
+		return fmt.Errorf("export: %w", err)
+	}
+	if tmp != nil {
+		if err := tmp.Close(); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp.Name(), cfg.Export.Output); err != nil {
+			return err
+		}
+	}
+	log.Info("export written", "bytes", stats.Bytes, "duration", stats.Duration)
+	return nil
+}
