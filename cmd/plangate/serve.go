@@ -131,5 +131,3 @@ func serveGateway(ctx context.Context, env *cliEnv, cfg *Config, log *slog.Logge
 	}
 	return nil
 }
-
-
