@@ -231,6 +231,8 @@ func putJSON(b *bolt.Bucket, key []byte, v any) error {
 	return b.Put(key, data)
 }
 
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
 func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {
 	data := b.Get(key)
 	if data == nil {

@@ -1,0 +1,214 @@
+package store
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Buckets of the extraction history.
+const (
+	bucketRuns     = "runs"      // run id → Run (ids sort by start time)
+	bucketRunsLast = "runs_last" // database\x00company\x00mode → run id
+)
+
+func init() { registerBuckets(bucketRuns, bucketRunsLast) }
+
+// Run is one extraction (a GET /frepple/xml or `plangate export`).
+type Run struct {
+	ID       string            `json:"id"`
+	Database string            `json:"database"`
+	Company  string            `json:"company"`
+	Mode     int               `json:"mode"`
+	Params   map[string]string `json:"params,omitempty"`
+	Start    time.Time         `json:"start"`
+	End      time.Time         `json:"end"`
+	// Sections counts the records written per section.
+	Sections map[string]int `json:"sections,omitempty"`
+	Bytes    int64          `json:"bytes"`
+	Duration time.Duration  `json:"duration_ns"`
+	Error    string         `json:"error,omitempty"`
+	// Watermarks is the highest write_date seen per model read (UTC text).
+	Watermarks map[string]string `json:"watermarks,omitempty"`
+	// Calls is how many Odoo RPC calls the run made.
+	Calls int `json:"calls"`
+	// Cached is true when cacheable sections were served incrementally.
+	Cached bool `json:"cached"`
+	// CacheHits and CacheMisses count records taken from / read into the cache.
+	CacheHits   int `json:"cache_hits"`
+	CacheMisses int `json:"cache_misses"`
+}
+
+// NewRunID makes a run id that sorts by time and is unique across processes.
+func NewRunID(t time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format("20060102T150405.000000") + "-" + hex.EncodeToString(b[:])
+}
+
+func lastKey(database, company string, mode int) []byte {
+	return []byte(fmt.Sprintf("%s\x00%s\x00%d", database, company, mode))
+}
+
+// SaveRun records a run and makes it the last one of its database/company/mode.
+func (s *Store) SaveRun(r Run) error {
+	if r.ID == "" {
+		return fmt.Errorf("save run: empty id")
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := putJSON(tx.Bucket([]byte(bucketRuns)), []byte(r.ID), r); err != nil {
+			return fmt.Errorf("save run %s: %w", r.ID, err)
+		}
+		return tx.Bucket([]byte(bucketRunsLast)).Put(lastKey(r.Database, r.Company, r.Mode), []byte(r.ID))
+	})
+}
+
+// RunFilter selects runs; empty fields match all.
+type RunFilter struct {
+	Database string
+	Company  string
+	Mode     *int
+	Limit    int // 0: 100
+}
+
+func (f RunFilter) match(r *Run) bool {
+	return (f.Database == "" || f.Database == r.Database) &&
+		(f.Company == "" || f.Company == r.Company) &&
+		(f.Mode == nil || *f.Mode == r.Mode)
+}
+
+// Runs lists runs newest first.
+func (s *Store) Runs(f RunFilter) ([]Run, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []Run
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket([]byte(bucketRuns)).Cursor()
+		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+			var r Run
+			if err := jsonUnmarshal(v, &r); err != nil {
+				return fmt.Errorf("run %s: %w", k, err)
+			}
+			if f.match(&r) {
+				out = append(out, r)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Run returns one run by id.
+func (s *Store) Run(id string) (Run, bool, error) {
+	var r Run
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		found, err = getJSON(tx.Bucket([]byte(bucketRuns)), []byte(id), &r)
+		return err
+	})
+	return r, found, err
+}
+
+// LastRuns returns the last run of every database/company/mode.
+func (s *Store) LastRuns() ([]Run, error) {
+	var out []Run
+	err := s.db.View(func(tx *bolt.Tx) error {
+		runs := tx.Bucket([]byte(bucketRuns))
+		return tx.Bucket([]byte(bucketRunsLast)).ForEach(func(k, id []byte) error {
+			var r Run
+			found, err := getJSON(runs, id, &r)
+			if err != nil || !found {
+				return err // a pruned run leaves no last entry worth showing
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Database != b.Database {
+			return a.Database < b.Database
+		}
+		if a.Company != b.Company {
+			return a.Company < b.Company
+		}
+		return a.Mode < b.Mode
+	})
+	return out, err
+}
+
+// PruneRuns keeps the newest keep runs and drops runs older than maxAge
+// (0: no age limit), but never the last run of a database/company/mode.
+// It returns how many runs were removed.
+func (s *Store) PruneRuns(keep int, maxAge time.Duration, now time.Time) (int, error) {
+	removed := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		protected := map[string]bool{}
+		_ = tx.Bucket([]byte(bucketRunsLast)).ForEach(func(_, id []byte) error {
+			protected[string(id)] = true
+			return nil
+		})
+		runs := tx.Bucket([]byte(bucketRuns))
+		var doomed [][]byte
+		n := 0
+		cutoff := now.Add(-maxAge).UTC().Format("20060102T150405.000000")
+		c := runs.Cursor()
+		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
+			n++
+			old := maxAge > 0 && bytes.Compare(k[:min(len(k), len(cutoff))], []byte(cutoff)) < 0
+			if (n > keep || old) && !protected[string(k)] {
+				doomed = append(doomed, append([]byte(nil), k...))
+			}
+		}
+		for _, k := range doomed {
+			if err := runs.Delete(k); err != nil {
+				return err
+			}
+			removed++
+		}
+		return nil
+	})
+	return removed, err
+}
+
+// DropRuns forgets the history of one database (all when empty), so the
+// next extraction is cold.
+func (s *Store) DropRuns(database string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range []string{bucketRuns, bucketRunsLast} {
+			b := tx.Bucket([]byte(name))
+			var doomed [][]byte
+			_ = b.ForEach(func(k, v []byte) error {
+				if database == "" {
+					doomed = append(doomed, append([]byte(nil), k...))
+					return nil
+				}
+				if name == bucketRunsLast {
+					if bytes.HasPrefix(k, []byte(database+"\x00")) {
+						doomed = append(doomed, append([]byte(nil), k...))
+					}
+					return nil
+				}
+				var r Run
+				if jsonUnmarshal(v, &r) == nil && r.Database == database {
+					doomed = append(doomed, append([]byte(nil), k...))
+				}
+				return nil
+			})
+			for _, k := range doomed {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
