@@ -27,6 +27,11 @@ type CacheMeta struct {
 	Watermark string    `json:"watermark"` // highest write_date of the cached records (UTC text)
 	Updated   time.Time `json:"updated"`
 	Count     int       `json:"count"`
+	// Related counts the records of the models the query's relational
+	// fields point to, to notice deletions there.
+	Related map[string]int `json:"related,omitempty"`
+	// RelatedMax is the highest id of each related model at that time.
+	RelatedMax map[string]int `json:"related_max,omitempty"`
 }
 
 func recordKey(id int) []byte { return u64(id) }

@@ -1,0 +1,433 @@
+package export
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/store"
+)
+
+// RecordCache keeps the records of cacheable reads between exports
+// (*store.Store implements it).
+type RecordCache interface {
+	CacheMeta(key string) (store.CacheMeta, bool, error)
+	CacheRecords(key string, ids []int, fn func(id int, rec map[string]any) error) error
+	CacheIDs(key string) ([]int, error)
+	CacheApply(key string, meta store.CacheMeta, upserts map[int]map[string]any, deletes []int, replace bool) error
+}
+
+// incremental serves a read from the cache plus what changed in Odoo since
+// the last run: the full id list of the query (to keep Odoo's order and
+// notice deletions), the records written since the watermark minus a
+// margin, records whose many2one/x2many targets changed (their display
+// names or lists may differ without their own write_date moving), and a
+// cold read whenever a related model lost records (deletions leave no
+// write_date to find). The records come out exactly as a cold read gives them.
+type incremental struct {
+	cache    RecordCache
+	sess     *odoo.Session
+	database string
+	scope    string // what else changes the answer: company scope, language
+	margin   time.Duration
+	refresh  bool
+
+	mu     sync.Mutex
+	fields map[string]map[string]odoo.Field // fields_get per model, once per run
+	rel    map[string]relState              // related-model state, once per run
+	stats  incrementalStats
+	hits   atomic.Int64 // records served from the cache
+	misses atomic.Int64 // records read from Odoo
+}
+
+type incrementalStats struct {
+	Calls      int
+	Watermarks map[string]string
+}
+
+const writeDate = "write_date"
+
+// cacheKey names one query: the same domain, fields and order on the same
+// database and scope is the same cached result.
+func (in *incremental) cacheKey(model string, domain odoo.Domain, q odoo.Query) string {
+	d, _ := json.Marshal([]any{in.database, in.scope, model, domain, q.Fields, q.Order})
+	sum := sha256.Sum256(d)
+	return model + ":" + hex.EncodeToString(sum[:12])
+}
+
+func (in *incremental) fieldsOf(ctx context.Context, model string) (map[string]odoo.Field, error) {
+	in.mu.Lock()
+	f, ok := in.fields[model]
+	in.mu.Unlock()
+	if ok {
+		return f, nil
+	}
+	f, err := in.sess.FieldsGet(ctx, model)
+	if err != nil {
+		return nil, err
+	}
+	in.mu.Lock()
+	if in.fields == nil {
+		in.fields = map[string]map[string]odoo.Field{}
+	}
+	in.fields[model] = f
+	in.mu.Unlock()
+	in.countCall()
+	return f, nil
+}
+
+// each streams the records of the query in Odoo's order.
+func (in *incremental) each(ctx context.Context, model string, domain odoo.Domain, q odoo.Query, fn func(odoo.Record) error) error {
+	fields, err := in.fieldsOf(ctx, model)
+	if err != nil {
+		return fmt.Errorf("incremental %s: %w", model, err)
+	}
+	if _, ok := fields[writeDate]; !ok || q.Fields == nil || q.Limit > 0 || q.Offset > 0 {
+		return in.sess.SearchReadEach(ctx, model, domain, q, fn) // not cacheable
+	}
+	key := in.cacheKey(model, domain, q)
+	meta, ok, err := in.cache.CacheMeta(key)
+	if err != nil {
+		return fmt.Errorf("incremental %s: %w", model, err)
+	}
+	related, rel, err := in.relatedState(ctx, model, q.Fields, fields)
+	if err != nil {
+		return err
+	}
+	if ok && !in.refresh {
+		// Ids only grow: if the related model still has as many records up
+		// to the old highest id, none of them was deleted.
+		for name, now := range rel {
+			oldCount, seen := meta.Related[name]
+			oldMax := meta.RelatedMax[name]
+			if !seen {
+				ok = false
+				break
+			}
+			kept := now.count
+			if now.max != oldMax {
+				n, err := in.sess.SearchCount(ctx, name, odoo.Domain{odoo.Term("id", "<=", oldMax)}, odoo.Query{Context: odoo.Context{"active_test": false}})
+				in.countCall()
+				if err != nil {
+					return fmt.Errorf("incremental %s: count %s: %w", model, name, err)
+				}
+				kept = n
+			}
+			if kept != oldCount {
+				ok = false // a related record was deleted: its referrers may have changed
+				break
+			}
+		}
+	}
+	relCounts, relMax := map[string]int{}, map[string]int{}
+	for name, st := range rel {
+		relCounts[name], relMax[name] = st.count, st.max
+	}
+	meta.Related, meta.RelatedMax = relCounts, relMax
+	if !ok || in.refresh {
+		return in.cold(ctx, key, model, domain, q, meta, fn)
+	}
+	return in.warm(ctx, key, meta, model, domain, q, related, fn)
+}
+
+type relState struct{ count, max int }
+
+// relatedState lists the models the query's relational fields point to
+// (relation → fields) with their record count and highest id, archived
+// included; each model is counted once per run.
+func (in *incremental) relatedState(ctx context.Context, model string, want []string, fields map[string]odoo.Field) (map[string][]string, map[string]relState, error) {
+	related := map[string][]string{}
+	for _, f := range want {
+		fd, ok := fields[f]
+		if !ok || fd.Relation == "" {
+			continue
+		}
+		switch fd.Type {
+		case "many2one", "one2many", "many2many":
+			related[fd.Relation] = append(related[fd.Relation], f)
+		}
+	}
+	out := map[string]relState{}
+	all := odoo.Query{Context: odoo.Context{"active_test": false}}
+	for name := range related {
+		in.mu.Lock()
+		st, ok := in.rel[name]
+		in.mu.Unlock()
+		if !ok {
+			n, err := in.sess.SearchCount(ctx, name, nil, all)
+			in.countCall()
+			if err != nil {
+				return nil, nil, fmt.Errorf("incremental %s: count %s: %w", model, name, err)
+			}
+			top, err := in.sess.Search(ctx, name, nil, odoo.Query{Order: "id desc", Limit: 1, Context: all.Context})
+			in.countCall()
+			if err != nil {
+				return nil, nil, fmt.Errorf("incremental %s: last id of %s: %w", model, name, err)
+			}
+			st = relState{count: n}
+			if len(top) > 0 {
+				st.max = top[0]
+			}
+			in.mu.Lock()
+			if in.rel == nil {
+				in.rel = map[string]relState{}
+			}
+			in.rel[name] = st
+			in.mu.Unlock()
+		}
+		out[name] = st
+	}
+	return related, out, nil
+}
+
+func (in *incremental) countCall() {
+	in.mu.Lock()
+	in.countCall()
+	in.mu.Unlock()
+}
+
+func (in *incremental) since(watermark string) string {
+	t, err := time.ParseInLocation(odoo.DatetimeLayout, watermark, time.UTC)
+	if err != nil {
+		return "1970-01-01 00:00:00"
+	}
+	return odoo.FormatDatetime(t.Add(-in.margin))
+}
+
+func withWriteDate(q odoo.Query) odoo.Query {
+	for _, f := range q.Fields {
+		if f == writeDate {
+			return q
+		}
+	}
+	q.Fields = append(append([]string(nil), q.Fields...), writeDate)
+	return q
+}
+
+// stripWriteDate hands the caller the fields it asked for, as a cold read would.
+func stripWriteDate(rec odoo.Record, asked []string) odoo.Record {
+	for _, f := range asked {
+		if f == writeDate {
+			return rec
+		}
+	}
+	out := make(odoo.Record, len(rec))
+	for k, v := range rec {
+		if k != writeDate {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func maxStr(a, b string) string {
+	if b > a {
+		return b
+	}
+	return a
+}
+
+func (in *incremental) cold(ctx context.Context, key, model string, domain odoo.Domain, q odoo.Query, base store.CacheMeta, fn func(odoo.Record) error) error {
+	rq := withWriteDate(q)
+	batch := map[int]map[string]any{}
+	watermark := ""
+	first := true
+	flush := func() error {
+		meta := store.CacheMeta{Database: in.database, Model: model, Watermark: watermark, Updated: time.Now().UTC(),
+			Related: base.Related, RelatedMax: base.RelatedMax}
+		err := in.cache.CacheApply(key, meta, batch, nil, first)
+		first = false
+		batch = map[int]map[string]any{}
+		return err
+	}
+	err := in.sess.SearchReadEach(ctx, model, domain, rq, func(rec odoo.Record) error {
+		in.misses.Add(1)
+		watermark = maxStr(watermark, rec.String(writeDate))
+		batch[rec.ID()] = rec
+		if len(batch) >= 2000 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		return fn(stripWriteDate(rec, q.Fields))
+	})
+	in.countCall()
+	if err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("incremental %s: save cache: %w", model, err)
+	}
+	in.noteWatermark(model, watermark)
+	return nil
+}
+
+func (in *incremental) warm(ctx context.Context, key string, meta store.CacheMeta, model string, domain odoo.Domain, q odoo.Query,
+	related map[string][]string, fn func(odoo.Record) error) error {
+	rq := withWriteDate(q)
+	since := in.since(meta.Watermark)
+	ids, err := in.sess.Search(ctx, model, domain, odoo.Query{Order: q.Order, Context: q.Context})
+	in.countCall()
+	if err != nil {
+		return fmt.Errorf("incremental %s: ids: %w", model, err)
+	}
+	changed := map[int]odoo.Record{}
+	collect := func(d odoo.Domain) error {
+		in.countCall()
+		return in.sess.SearchReadEach(ctx, model, d, rq, func(rec odoo.Record) error {
+			changed[rec.ID()] = rec
+			return nil
+		})
+	}
+	// and narrows the caller's domain by one more term.
+	and := func(term []any) odoo.Domain {
+		if len(domain) == 0 {
+			return odoo.Domain{term}
+		}
+		d := odoo.Domain{"&", term}
+		return append(d, prefixAnd(domain)...)
+	}
+	if err := collect(and(odoo.Term(writeDate, ">=", since))); err != nil {
+		return fmt.Errorf("incremental %s: changed: %w", model, err)
+	}
+	rels := make([]string, 0, len(related))
+	for rel := range related {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels)
+	for _, rel := range rels {
+		relIDs, err := in.sess.Search(ctx, rel, odoo.Domain{odoo.Term(writeDate, ">=", since)}, odoo.Query{Context: odoo.Context{"active_test": false}})
+		in.countCall()
+		if err != nil {
+			return fmt.Errorf("incremental %s: changed %s: %w", model, rel, err)
+		}
+		if len(relIDs) == 0 {
+			continue
+		}
+		for _, f := range related[rel] {
+			if err := collect(and(odoo.Term(f, "in", relIDs))); err != nil {
+				return fmt.Errorf("incremental %s: via %s: %w", model, f, err)
+			}
+		}
+	}
+	cachedIDs, err := in.cache.CacheIDs(key)
+	if err != nil {
+		return err
+	}
+	cached := make(map[int]bool, len(cachedIDs))
+	for _, id := range cachedIDs {
+		cached[id] = true
+	}
+	var missing []int
+	inQuery := make(map[int]bool, len(ids))
+	for _, id := range ids {
+		inQuery[id] = true
+		if _, ok := changed[id]; !ok && !cached[id] {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		recs, err := in.sess.Read(ctx, model, missing, rq)
+		in.countCall()
+		if err != nil {
+			return fmt.Errorf("incremental %s: read new: %w", model, err)
+		}
+		for _, rec := range recs {
+			changed[rec.ID()] = rec
+		}
+	}
+	var deletes []int
+	for _, id := range cachedIDs {
+		if !inQuery[id] {
+			deletes = append(deletes, id)
+		}
+	}
+	// Emit in Odoo's order: runs of unchanged ids come from the cache in one transaction.
+	watermark := meta.Watermark
+	var run []int
+	emitRun := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		err := in.cache.CacheRecords(key, run, func(id int, rec map[string]any) error {
+			in.hits.Add(1)
+			return fn(stripWriteDate(odoo.Record(rec), q.Fields))
+		})
+		run = run[:0]
+		return err
+	}
+	upserts := make(map[int]map[string]any, len(changed))
+	for _, id := range ids {
+		rec, ok := changed[id]
+		if !ok {
+			run = append(run, id)
+			continue
+		}
+		if err := emitRun(); err != nil {
+			return err
+		}
+		in.misses.Add(1)
+		watermark = maxStr(watermark, rec.String(writeDate))
+		upserts[id] = rec
+		if err := fn(stripWriteDate(rec, q.Fields)); err != nil {
+			return err
+		}
+	}
+	if err := emitRun(); err != nil {
+		return err
+	}
+	newMeta := store.CacheMeta{Database: in.database, Model: model, Watermark: watermark, Updated: time.Now().UTC(),
+		Related: meta.Related, RelatedMax: meta.RelatedMax}
+	if err := in.cache.CacheApply(key, newMeta, upserts, deletes, false); err != nil {
+		return fmt.Errorf("incremental %s: save cache: %w", model, err)
+	}
+	in.noteWatermark(model, watermark)
+	return nil
+}
+
+// prefixAnd returns the domain as one prefix-notation expression, making
+// its implicit ANDs explicit so it can be nested under another operator.
+func prefixAnd(domain odoo.Domain) odoo.Domain {
+	n := countExprs(domain)
+	out := make(odoo.Domain, 0, len(domain)+n)
+	for i := 1; i < n; i++ {
+		out = append(out, "&")
+	}
+	return append(out, domain...)
+}
+
+// countExprs counts the top-level expressions of a prefix domain.
+func countExprs(domain odoo.Domain) int {
+	need, count := 0, 0
+	for _, e := range domain {
+		if need == 0 {
+			count++
+			need = 1
+		}
+		switch e {
+		case "&", "|":
+			need++ // consumes two operands: net one more pending
+		case "!":
+			// consumes one operand: pending count unchanged
+		default:
+			need--
+		}
+	}
+	return count
+}
+
+func (in *incremental) noteWatermark(model, wm string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.stats.Watermarks == nil {
+		in.stats.Watermarks = map[string]string{}
+	}
+	in.stats.Watermarks[model] = maxStr(in.stats.Watermarks[model], wm)
+}
