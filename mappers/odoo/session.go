@@ -89,17 +89,14 @@ func (s *Session) pageSize() int {
 }
 
 // SearchReadEach streams search_read pages: fn sees each record in order.
-// Records are paged by offset with a stable order ("id" is appended to any
-// order given so pages never overlap).
+// Without an order the model's default order applies (the addon's reads
+// rely on it); an order given gets "id" appended so pages never overlap.
 func (s *Session) SearchReadEach(ctx context.Context, model string, domain Domain, q Query, fn func(Record) error) error {
 	if domain == nil {
 		domain = Domain{}
 	}
 	order := q.Order
-	switch {
-	case order == "":
-		order = "id"
-	case !hasIDKey(order):
+	if order != "" && !hasIDKey(order) {
 		order += ", id"
 	}
 	remaining := q.Limit
@@ -109,7 +106,10 @@ func (s *Session) SearchReadEach(ctx context.Context, model string, domain Domai
 		if remaining > 0 && remaining < page {
 			page = remaining
 		}
-		kw := map[string]any{"limit": page, "offset": offset, "order": order, "context": s.ctxFor(q)}
+		kw := map[string]any{"limit": page, "offset": offset, "context": s.ctxFor(q)}
+		if order != "" {
+			kw["order"] = order
+		}
 		if q.Fields != nil {
 			kw["fields"] = q.Fields
 		}
