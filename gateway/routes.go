@@ -16,6 +16,7 @@ func (s *Server) routes() *httprouter.Router {
 		rt.Handler(http.MethodGet, p, http.HandlerFunc(s.handleExport))
 		rt.Handler(http.MethodPost, p, http.HandlerFunc(s.handleImport))
 	}
+	rt.HandlerFunc(http.MethodGet, "/frepple/state", s.handleState)
 	rt.HandlerFunc(http.MethodGet, "/healthz", s.handleHealthz)
 	return rt
 }
