@@ -49,6 +49,7 @@ type Server struct {
 	log       *slog.Logger
 	router    *httprouter.Router
 	exportSem chan struct{}
+	flights   flights
 }
 
 // New builds a server. st may be nil (no state kept); log nil means slog.Default().
