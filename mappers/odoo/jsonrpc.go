@@ -95,22 +95,13 @@ func (j *JSONRPC) call(ctx context.Context, service, model, method, rpcMethod st
 		return nil, &Error{Op: op, Model: model, Kind: KindOther, Err: fmt.Errorf("decode response: %w", err)}
 	}
 	if out.Error != nil {
-		fault := out.Error.Data.Debug
-		if fault == "" {
-			fault = out.Error.Data.Message
-		}
-		if fault == "" {
-			fault = out.Error.Message
-		}
-		e := newFault(op, model, out.Error.Code, fault)
-		if k := classifyFault(out.Error.Data.Name); k != KindOther {
-			e.Kind = k
-		}
-		// Odoo puts the exception text in data.message and the traceback in debug.
+		// Classify on the same text XML-RPC would carry: "Exception: message".
+		text := out.Error.Message
 		if out.Error.Data.Message != "" {
-			e.Fault = out.Error.Data.Name + ": " + out.Error.Data.Message
-			e.Detail = out.Error.Data.Debug
+			text = out.Error.Data.Name + ": " + out.Error.Data.Message
 		}
+		e := newFault(op, model, out.Error.Code, text)
+		e.Detail = out.Error.Data.Debug
 		return nil, e
 	}
 	return decodeJSON(out.Result)
