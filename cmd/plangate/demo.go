@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/plangate/plangate/fixtures/datasets"
+	"github.com/plangate/plangate/fixtures/odooemu"
+)
+
+func init() {
+	register(command{name: "demo", summary: "the built-in Odoo emulator with demo data plus the gateway, in one process", run: runDemo})
+	register(command{name: "emulator", summary: "the Odoo emulator alone (XML-RPC and JSON-RPC), to try a planner or script without an Odoo", run: runEmulator})
+}
+
+// loadDataset reads --dataset, or the embedded demo.
+func loadDataset(cfg *Config) (*odooemu.Dataset, error) {
+	if cfg.Emulator.Dataset != "" {
+		ds, err := odooemu.LoadDir(cfg.Emulator.Dataset)
+		if err != nil {
+			return nil, fmt.Errorf("dataset %s: %w", cfg.Emulator.Dataset, err)
+		}
+		return ds, nil
+	}
+	return odooemu.Load(datasets.Demo(), ".")
+}
+
+func companyNames(ds *odooemu.Dataset) []string {
+	var out []string
+	if m := ds.Model("res.company"); m != nil {
+		for _, r := range m.Records {
+			if s, ok := r["name"].(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func runDemo(ctx context.Context, env *cliEnv, args []string) error {
+	cfg, _, err := loadConfig(env, "demo", args, commonOptions, serverOptions, datasetOptions)
+	if err != nil {
+		return helpOK(err)
+	}
+	log := newLogger(env, cfg)
+	ds, err := loadDataset(cfg)
+	if err != nil {
+		return err
+	}
+	emu := odooemu.New(ds)
+	if now, err := parseNow(cfg.Now); err == nil && cfg.Now != "" {
+		emu.SetClock(now)
+	}
+	esrv := odooemu.Start(emu)
+	defer esrv.Close()
+	cfg.Odoo.URL = esrv.URL
+	cfg.Odoo.Database = ds.Database
+	companies := companyNames(ds)
+	return serveGateway(ctx, env, cfg, log, func(base string) {
+		w := env.stdout
+		fmt.Fprintln(w, "plangate demo is running.")
+		fmt.Fprintf(w, "  Odoo emulator:  %s  (database %q, login admin / password admin)\n", esrv.URL, ds.Database)
+		fmt.Fprintf(w, "  Gateway:        %s\n", base)
+		for _, c := range companies {
+			q := url.Values{"database": {ds.Database}, "company": {c}, "mode": {"1"}}
+			fmt.Fprintf(w, "  Company %q:\n    open %s/frepple/xml?%s\n", c, base, q.Encode())
+		}
+		fmt.Fprintln(w, "  Log in as admin / admin when the browser asks. Ctrl-C stops.")
+	})
+}
+
+func runEmulator(ctx context.Context, env *cliEnv, args []string) error {
+	cfg, _, err := loadConfig(env, "emulator", args, commonOptions, datasetOptions, func(c *Config) []option {
+		return []option{
+			{"listen", "listen", "address to listen on (host:port; port 0 picks a free one)", &c.Listen},
+			{"now", "now", "fix the emulator clock (YYYY-MM-DDTHH:MM:SS, UTC) for write dates", &c.Now},
+		}
+	})
+	if err != nil {
+		return helpOK(err)
+	}
+	log := newLogger(env, cfg)
+	ds, err := loadDataset(cfg)
+	if err != nil {
+		return err
+	}
+	emu := odooemu.New(ds)
+	if cfg.Now != "" {
+		now, err := parseNow(cfg.Now)
+		if err != nil {
+			return err
+		}
+		emu.SetClock(now)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	hs := &http.Server{Handler: emu, ReadHeaderTimeout: 30 * time.Second}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(env.stdout, "Odoo emulator at %s: database %q, login admin / password admin, companies %q\n", base, ds.Database, companyNames(ds))
+	fmt.Fprintf(env.stdout, "  XML-RPC: %s/xmlrpc/2/common, %s/xmlrpc/2/object   JSON-RPC: %s/jsonrpc\n", base, base, base)
+	log.Info("emulator listening", "url", base)
+	if env.ready != nil {
+		env.ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
