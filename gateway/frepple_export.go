@@ -58,6 +58,9 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 			flusher.Flush()
 		}
 	})
+	if err == nil && !dw.started {
+		dw.onStart() // an empty document still gets its headers
+	}
 	if err == nil || r.Context().Err() != nil {
 		return
 	}
