@@ -34,7 +34,14 @@ type Params struct {
 // Fixes are opt-in corrections of addon defects (spec §8.2) that change the
 // document. Each is off by default so the output equals the addon's.
 type Fixes struct {
-	// Set by the sections that implement a fix, e.g. D9 bool.
+	// D9 exports leaves with their time of day in the calendar's zone
+	// instead of truncating them to UTC dates.
+	D9 bool
+	// D12 exports lunch in two-week calendars as non-working time and uses
+	// Odoo's own week parity instead of ISO week numbers.
+	D12 bool
+	// D14 keeps every subcontractor of a product, not only the last one.
+	D14 bool
 }
 
 // Stats summarise one export.
@@ -42,6 +49,12 @@ type Stats struct {
 	Sections map[string]int // records written per section
 	Bytes    int64
 	Duration time.Duration
+	// Calls counts Odoo calls; CacheHits/CacheMisses records served from /
+	// read into the cache; Watermarks the highest write_date per cached model.
+	Calls       int
+	CacheHits   int
+	CacheMisses int
+	Watermarks  map[string]string
 }
 
 // Exporter writes frePPLe documents from one Odoo session.
@@ -55,6 +68,14 @@ type Exporter struct {
 	// Flush, when set, is called after each section so bytes reach the client
 	// while Odoo is still being read (e.g. http.Flusher.Flush).
 	Flush func()
+	// Modes says what each mode writes; nil means DefaultModes (the addon's).
+	Modes Modes
+	// Cache, when set, serves the reads of cacheable sections incrementally.
+	Cache RecordCache
+	// CacheMargin is subtracted from write_date watermarks for clock skew.
+	CacheMargin time.Duration
+	// Refresh forces a cold read of cacheable sections (and refills the cache).
+	Refresh bool
 }
 
 // Export writes the document for p to w. An error after bytes were
@@ -70,33 +91,39 @@ func (x *Exporter) Export(ctx context.Context, w io.Writer, p Params) (Stats, er
 	if ferr := r.w.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("export: write: %w", ferr)
 	}
-	return Stats{Sections: r.counts, Bytes: r.w.Bytes(), Duration: time.Since(start)}, err
+	st := Stats{Sections: r.counts, Bytes: r.w.Bytes(), Duration: time.Since(start), Calls: int(r.calls.Load())}
+	if r.inc != nil {
+		st.Calls += r.inc.stats.Calls
+		st.CacheHits = int(r.inc.hits.Load())
+		st.CacheMisses = int(r.inc.misses.Load())
+		st.Watermarks = r.inc.stats.Watermarks
+	}
+	return st, err
 }
 
 // section is one fragment of the document (spec §3.2).
 type section struct {
 	name  string
-	mode1 bool // only in mode 1
 	write func(*run) error
 }
 
 // sections lists the document in the addon's order (spec §3.2 table).
 var sections = []section{
-	{"header", false, (*run).writeHeader},
-	{"users", false, (*run).writeUsers},
-	{"calendars", true, (*run).writeCalendars},
-	{"locations", false, (*run).writeLocations},
-	{"customers", false, (*run).writeCustomers},
-	{"suppliers", true, (*run).writeSuppliers},
-	{"skills", true, (*run).writeSkills},
-	{"resources", true, (*run).writeResources},
-	{"resourceskills", true, (*run).writeResourceSkills},
-	{"categories", false, (*run).writeCategories},
-	{"items", false, (*run).writeItems},
-	{"operations", true, (*run).writeOperations},
-	{"demands", false, (*run).writeDemands},
-	{"purchaseorders", true, (*run).writePurchaseOrders},
-	{"manufacturingorders", true, (*run).writeManufacturingOrders},
-	{"orderpoints", true, (*run).writeOrderpoints},
-	{"onhand", true, (*run).writeOnhand},
+	{"header", (*run).writeHeader},
+	{"users", (*run).writeUsers},
+	{"calendars", (*run).writeCalendars},
+	{"locations", (*run).writeLocations},
+	{"customers", (*run).writeCustomers},
+	{"suppliers", (*run).writeSuppliers},
+	{"skills", (*run).writeSkills},
+	{"resources", (*run).writeResources},
+	{"resourceskills", (*run).writeResourceSkills},
+	{"categories", (*run).writeCategories},
+	{"items", (*run).writeItems},
+	{"operations", (*run).writeOperations},
+	{"demands", (*run).writeDemands},
+	{"purchaseorders", (*run).writePurchaseOrders},
+	{"manufacturingorders", (*run).writeManufacturingOrders},
+	{"orderpoints", (*run).writeOrderpoints},
+	{"onhand", (*run).writeOnhand},
 }

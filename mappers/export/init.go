@@ -1,12 +1,187 @@
 package export
 
-// initState holds what the exporter computes before the sections (spec §3.1):
-// time zone, module flags, company settings and the unit-of-measure table.
-// Owned by the master-data sections.
-type initState struct{}
+import (
+	"fmt"
+	"strings"
+	"time"
 
-// initialise performs reads R1–R6 (spec §3.6.1) and sets r.tz.
-func (r *run) initialise() error { return nil }
+	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/xmlschema"
+)
+
+// initState holds what the exporter computes before the sections (spec
+// §3.1): module flags, company settings and the unit-of-measure table.
+type initState struct {
+	version           string // Odoo's server_version for <description>
+	hasSubcontracting bool
+	hasExpiry         bool
+	manageWorkOrders  bool
+	company           companySettings
+	uoms              map[int]uom
+}
+
+// companySettings are the frePPLe settings of the requested company (§3.1.3).
+type companySettings struct {
+	ID                  int
+	Name                string
+	POLead              float64
+	ManufacturingLead   float64
+	SecurityLead        float64
+	Calendar            string // "<name> <id>" or ""
+	MfgWarehouseID      int
+	MfgLocation         string // warehouse code, or the company name
+	RespectReservations bool
+}
+
+// uom is one uom.uom record.
+type uom struct {
+	Factor   float64
+	Category int
+	Name     string
+}
+
+// initialise performs reads R1–R6 (spec §3.6.1) and sets the time zone.
+func (r *run) initialise() error {
+	ctx := r.ctx
+	v, err := odoo.ServerVersion(ctx, r.s.T)
+	r.calls.Add(1)
+	if err != nil {
+		return fmt.Errorf("read server version: %w", err)
+	}
+	r.init.version = v.ServerVersion
+
+	// §3.1.1: the requested zone, else the user's, else UTC.
+	r.tz = time.UTC
+	if loc, err := time.LoadLocation(r.p.Timezone); r.p.Timezone != "" && err == nil {
+		r.tz = loc
+	} else {
+		users, err := r.readIDs("res.users", []int{r.s.UID}, []string{"tz"})
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			if tz := users[0].String("tz"); tz != "" {
+				if loc, err := time.LoadLocation(tz); err == nil {
+					r.tz = loc
+				} else {
+					r.log.Warn("unknown user time zone; using UTC", "tz", tz)
+				}
+			}
+		}
+	}
+
+	installed := func(module string) (bool, error) {
+		recs, err := r.read("ir.module.module", odoo.Domain{odoo.Term("state", "=", "installed"), odoo.Term("name", "=", module)},
+			odoo.Query{Fields: []string{"id"}})
+		return len(recs) > 0, err
+	}
+	if r.init.hasSubcontracting, err = installed("mrp_subcontracting"); err != nil {
+		return err
+	}
+	expiry, err := installed("mrp_product_expiry")
+	if err != nil {
+		return err
+	}
+	r.init.hasExpiry = expiry && strings.Contains(r.p.Apps, "freppledb.shelflife")
+	wo, err := r.read("ir.model", odoo.Domain{odoo.Term("model", "=", "mrp.workorder")}, odoo.Query{Fields: []string{"name"}})
+	if err != nil {
+		return err
+	}
+	r.init.manageWorkOrders = len(wo) > 0
+
+	if err := r.readCompany(); err != nil {
+		return err
+	}
+	if r.p.Mode == 0 {
+		return nil
+	}
+	if r.p.SingleCompany && r.init.company.ID != 0 {
+		r.s = r.base.WithContext(odoo.Context{"allowed_company_ids": []any{r.init.company.ID}})
+	}
+	return r.readUOMs()
+}
+
+// readCompany reads the company settings (R5). The addon's own fields may
+// be missing (an Odoo without the addon): they then take their defaults.
+func (r *run) readCompany() error {
+	c := &r.init.company
+	c.Name = r.p.Company
+	c.MfgLocation = r.p.Company
+	c.RespectReservations = true // the addon field's default; D8: never left unset
+	if r.p.Company == "" {
+		return nil
+	}
+	fields := r.onlyExisting("res.company", "security_lead", "po_lead", "manufacturing_lead", "calendar", "manufacturing_warehouse", "respect_reservations")
+	recs, err := r.read("res.company", odoo.Domain{odoo.Term("name", "=", r.p.Company)}, odoo.Query{Fields: fields})
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		r.log.Warn("Can't find company", "company", r.p.Company)
+		return nil
+	}
+	rec := recs[len(recs)-1] // the addon keeps the last match
+	c.ID = rec.ID()
+	c.SecurityLead = rec.Float("security_lead")
+	c.POLead = rec.Float("po_lead")
+	c.ManufacturingLead = rec.Float("manufacturing_lead")
+	if rec.Has("respect_reservations") {
+		c.RespectReservations = rec.Bool("respect_reservations")
+	}
+	if id, name := rec.Many2One("calendar"); id != 0 {
+		c.Calendar = fmt.Sprintf("%s %d", name, id)
+	}
+	c.MfgWarehouseID = rec.M2OID("manufacturing_warehouse")
+	return nil
+}
+
+// readUOMs reads every unit of measure, archived included (R6, §3.3.2).
+func (r *run) readUOMs() error {
+	recs, err := r.read("uom.uom", odoo.Domain{"|", odoo.Term("active", "=", 1), odoo.Term("active", "=", 0)},
+		odoo.Query{Fields: []string{"factor", "uom_type", "category_id", "name"}})
+	if err != nil {
+		return err
+	}
+	r.init.uoms = make(map[int]uom, len(recs))
+	for _, u := range recs {
+		r.init.uoms[u.ID()] = uom{Factor: u.Float("factor"), Category: u.M2OID("category_id"), Name: u.String("name")}
+	}
+	return nil
+}
 
 // writeConnectionTest writes the mode-0 document (spec §3.1.2).
-func (r *run) writeConnectionTest() {}
+func (r *run) writeConnectionTest() {
+	r.w.S(`<?xml version="1.0" encoding="UTF-8" ?>`, "\n",
+		`<plan xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" source="odoo_0">connection ok</plan>`)
+}
+
+// fmtTime converts an Odoo UTC datetime to the export time zone (§3.3.3).
+func (r *run) fmtTime(t time.Time) string { return xmlschema.Datetime(t.In(r.tz)) }
+
+// convertQty converts a quantity from a unit to the unit of a product
+// template (§3.3.2).
+func (r *run) convertQty(qty float64, uomID, tmplID int) float64 {
+	if uomID == 0 {
+		return qty
+	}
+	from, ok := r.init.uoms[uomID]
+	if !ok {
+		return qty
+	}
+	if tmplID == 0 {
+		return qty * from.Factor
+	}
+	t := r.master.templates[tmplID]
+	if t == nil || t.UOMID == 0 {
+		return qty * from.Factor
+	}
+	if t.UOMID == uomID {
+		return qty
+	}
+	to, ok := r.init.uoms[t.UOMID]
+	if ok && to.Category == from.Category && from.Factor != 0 {
+		return qty / from.Factor * to.Factor
+	}
+	r.warnOnce("product.template", tmplID, fmt.Sprintf("Can't convert from %s for product template %d", from.Name, tmplID))
+	return qty * from.Factor
+}

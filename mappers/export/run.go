@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plangate/plangate/mappers/odoo"
@@ -12,18 +14,30 @@ import (
 
 // run is the state of one export. Sections fill the lookup tables that
 // later sections join against (spec §3.2: objects are defined before they
-// are referenced). The state is split by owner: master (calendars through
-// items), ops (BOMs and sales orders), orders (PO/MO/orderpoints/on-hand).
+// are referenced). The state is split by concern: init (flags, company,
+// units), master (calendars … items), ops (operations, demands) and orders
+// (purchase, manufacturing, order points, on-hand).
 type run struct {
 	ctx    context.Context
 	x      *Exporter
-	s      *odoo.Session // with the export context (lang, allowed_company_ids)
+	base   *odoo.Session // the caller's session, without the export context
+	s      *odoo.Session // with the export context (allowed_company_ids)
 	w      *xmlschema.Writer
 	p      Params
 	log    *slog.Logger
 	now    time.Time
 	tz     *time.Location
 	counts map[string]int
+
+	mode      ModeConfig
+	section   string          // the section being written
+	cacheable map[string]bool // sections read through the cache
+	inc       *incremental    // nil: no cache
+	calls     atomic.Int64    // Odoo calls made outside the cache
+
+	probeMu sync.Mutex
+	probed  map[string]map[string]odoo.Field
+	warnState
 
 	init   initState   // init.go: flags, company settings, uoms
 	master masterState // calendars … items
@@ -40,8 +54,17 @@ func (x *Exporter) newRun(ctx context.Context, w io.Writer, p Params) (*run, err
 	if now.IsZero() {
 		now = time.Now().UTC()
 	}
-	return &run{ctx: ctx, x: x, s: x.Session, w: xmlschema.NewWriter(w), p: p, log: log,
-		now: now.UTC().Truncate(time.Second), counts: map[string]int{}}, nil
+	r := &run{ctx: ctx, x: x, base: x.Session, s: x.Session, w: xmlschema.NewWriter(w), p: p, log: log,
+		now: now.UTC().Truncate(time.Second), counts: map[string]int{}, probed: map[string]map[string]odoo.Field{}}
+	r.warned = map[string]bool{}
+	r.mode = x.Modes.For(p.Mode)
+	r.cacheable = map[string]bool{}
+	if x.Cache != nil {
+		for _, s := range r.mode.Cacheable {
+			r.cacheable[s] = true
+		}
+	}
+	return r, nil
 }
 
 // run writes the whole document: initialisation, the sections of the mode,
@@ -54,10 +77,15 @@ func (r *run) run() error {
 		r.writeConnectionTest()
 		return r.w.Err()
 	}
+	if len(r.cacheable) > 0 {
+		r.inc = &incremental{cache: r.x.Cache, sess: r.s, database: r.s.DB, margin: r.x.CacheMargin, refresh: r.x.Refresh,
+			scope: scopeKey(r)}
+	}
 	for _, sec := range sections {
-		if sec.mode1 && r.p.Mode != 1 {
+		if !has(r.mode.Sections, sec.name) {
 			continue
 		}
+		r.section = sec.name
 		if err := sec.write(r); err != nil {
 			return err
 		}
@@ -73,4 +101,10 @@ func (r *run) run() error {
 	}
 	r.w.S("</plan>\n")
 	return r.w.Err()
+}
+
+// scopeKey is what besides the query changes cached answers: the user, the
+// company scope and the language.
+func scopeKey(r *run) string {
+	return fmtKey(r.s.UID, r.s.Context["allowed_company_ids"], r.s.Context["lang"], r.p.Language)
 }

@@ -89,16 +89,15 @@ func (s *Session) pageSize() int {
 }
 
 // SearchReadEach streams search_read pages: fn sees each record in order.
-// Without an order the model's default order applies (the addon's reads
-// rely on it); an order given gets "id" appended so pages never overlap.
+// The order is sent as given (none: the model's default order), because
+// documents must list records exactly as the addon's unpaged reads did;
+// Odoo's default orders end in a unique key, and callers paging huge
+// tables with a custom order should end it with "id".
 func (s *Session) SearchReadEach(ctx context.Context, model string, domain Domain, q Query, fn func(Record) error) error {
 	if domain == nil {
 		domain = Domain{}
 	}
 	order := q.Order
-	if order != "" && !hasIDKey(order) {
-		order += ", id"
-	}
 	remaining := q.Limit
 	offset := q.Offset
 	for {
@@ -141,41 +140,6 @@ func (s *Session) SearchReadEach(ctx context.Context, model string, domain Domai
 			return nil
 		}
 	}
-}
-
-func hasIDKey(order string) bool {
-	for _, part := range splitOrder(order) {
-		if part == "id" {
-			return true
-		}
-	}
-	return false
-}
-
-func splitOrder(order string) []string {
-	var out []string
-	field := ""
-	inWord := false
-	for i := 0; i <= len(order); i++ {
-		if i == len(order) || order[i] == ',' {
-			if field != "" {
-				out = append(out, field)
-			}
-			field, inWord = "", false
-			continue
-		}
-		c := order[i]
-		if c == ' ' {
-			if field != "" {
-				inWord = true // direction follows
-			}
-			continue
-		}
-		if !inWord {
-			field += string(c)
-		}
-	}
-	return out
 }
 
 // SearchRead reads all matching records (paged under the hood).

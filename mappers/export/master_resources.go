@@ -1,0 +1,103 @@
+package export
+
+import (
+	"fmt"
+
+	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/xmlschema"
+)
+
+// writeSkills writes the addon's mrp.skill records (§3.4.8); an Odoo
+// without the addon has none.
+func (r *run) writeSkills() error {
+	if !r.hasModel("mrp.skill") {
+		return nil
+	}
+	skills, err := r.read("mrp.skill", nil, odoo.Query{Fields: []string{"name"}})
+	if err != nil {
+		return err
+	}
+	if len(skills) == 0 {
+		return nil
+	}
+	r.w.S("<!-- skills -->\n<skills>\n")
+	for _, s := range skills {
+		r.w.S("<skill name=", xmlschema.QuoteAttr(s.String("name")), "/>\n")
+	}
+	r.w.S("</skills>\n")
+	r.counts["skills"] = len(skills)
+	return nil
+}
+
+// writeResources maps workcenters to resources (§3.4.9).
+func (r *run) writeResources() error {
+	fields := r.onlyExisting("mrp.workcenter", "name", "resource_id", "owner", "resource_calendar_id", "time_efficiency", "default_capacity", "tool")
+	wcs, err := r.read("mrp.workcenter", nil, odoo.Query{Fields: fields})
+	if err != nil {
+		return err
+	}
+	m := &r.master
+	m.resources = make(map[int]string, len(wcs))
+	if len(wcs) == 0 {
+		return nil
+	}
+	r.w.S("<!-- workcenters -->\n<resources>\n")
+	for _, wc := range wcs {
+		name := wc.String("name")
+		m.resources[wc.ID()] = name
+		sub := ""
+		if wc.Bool("tool") {
+			sub = "tool per piece"
+		}
+		r.w.S("<resource name=", xmlschema.QuoteAttr(name),
+			" maximum=", xmlschema.QuoteAttr(xmlschema.PyFloat(wc.Float("default_capacity"))),
+			" category=", xmlschema.QuoteAttr(fmt.Sprint(wc.ID())),
+			" subcategory=", xmlschema.QuoteAttr(sub),
+			" efficiency=", xmlschema.QuoteAttr(xmlschema.PyFloat(wc.Float("time_efficiency"))), ">",
+			"<location name=", xmlschema.QuoteAttr(r.init.company.MfgLocation), "/>")
+		if owner := wc.M2OName("owner"); owner != "" {
+			r.w.S("<owner name=", xmlschema.QuoteAttr(owner), "/>")
+		}
+		if cal, ok := m.resourceCalendar[wc.M2OID("resource_id")]; ok {
+			r.w.S("<available name=", xmlschema.QuoteAttr(cal), "/>")
+		} else if id, cname := wc.Many2One("resource_calendar_id"); id != 0 {
+			r.w.S("<available name=", xmlschema.QuoteAttr(fmt.Sprintf("%s %d", cname, id)), "/>")
+		}
+		r.w.S("</resource>\n")
+	}
+	r.w.S("</resources>\n")
+	r.counts["resources"] = len(wcs)
+	return nil
+}
+
+// writeResourceSkills writes the addon's workcenter skills (§3.4.10).
+func (r *run) writeResourceSkills() error {
+	if !r.hasModel("mrp.workcenter.skill") {
+		return nil
+	}
+	recs, err := r.read("mrp.workcenter.skill", nil, odoo.Query{Fields: []string{"workcenter", "skill", "priority"}})
+	if err != nil {
+		return err
+	}
+	opened := false
+	n := 0
+	for _, s := range recs {
+		res, ok := r.master.resources[s.M2OID("workcenter")]
+		if !ok {
+			continue
+		}
+		if !opened {
+			r.w.S("<!-- resourceskills -->\n<skills>")
+			opened = true
+		}
+		r.w.S("<skill name=", xmlschema.QuoteAttr(s.M2OName("skill")), ">\n",
+			`<resourceskills><resourceskill priority="`, xmlschema.PyInt(s.Int("priority")), `"><resource name=`,
+			xmlschema.QuoteAttr(res), "/></resourceskill></resourceskills></skill>")
+		n++
+	}
+	if opened {
+		r.w.S("</skills>")
+	}
+	r.counts["resourceskills"] = n
+	return nil
+}
