@@ -1,0 +1,190 @@
+package export
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/xmlschema"
+)
+
+// openMoveStates are the states of read S3.
+var openMoveStates = []any{"waiting", "partially_available", "assigned", "confirmed"}
+
+// saleOrder is one sale.order of read S2.
+type saleOrder struct {
+	Name          string
+	State         string
+	Partner       int
+	Commitment    time.Time
+	DateOrder     time.Time
+	PickingPolicy string
+	Warehouse     int
+}
+
+// writeDemands maps sales order lines to demands (§3.4.14).
+func (r *run) writeDemands() error {
+	domain := odoo.Domain{odoo.Term("product_id", "!=", false)}
+	if r.p.Delta < 999 {
+		since := r.now.Add(-time.Duration(r.p.Delta * float64(24*time.Hour)))
+		domain = append(domain, odoo.Term("write_date", ">=", odoo.FormatDatetime(since)))
+	}
+	if f := r.mode.Filters["demands"]; f != "" {
+		extra, err := ParseDomain(f)
+		if err != nil {
+			return err
+		}
+		domain = append(domain, extra...)
+	}
+	lines, err := r.read("sale.order.line", domain, odoo.Query{Fields: []string{"qty_delivered", "state", "product_id", "product_uom_qty",
+		"product_uom", "order_id", "move_ids"}})
+	if err != nil {
+		return err
+	}
+	orderIDs := make([]int, 0, len(lines))
+	seen := map[int]bool{}
+	for _, l := range lines {
+		if id := l.M2OID("order_id"); id != 0 && !seen[id] {
+			seen[id] = true
+			orderIDs = append(orderIDs, id)
+		}
+	}
+	orderRecs, err := r.readIDs("sale.order", orderIDs, []string{"name", "state", "partner_id", "commitment_date", "date_order", "picking_policy", "warehouse_id"})
+	if err != nil {
+		return err
+	}
+	orders := make(map[int]*saleOrder, len(orderRecs))
+	for _, o := range orderRecs {
+		so := &saleOrder{Name: o.String("name"), State: o.String("state"), Partner: o.M2OID("partner_id"),
+			PickingPolicy: o.String("picking_policy"), Warehouse: o.M2OID("warehouse_id")}
+		so.Commitment, _ = o.Time("commitment_date")
+		so.DateOrder, _ = o.Time("date_order")
+		orders[o.ID()] = so
+	}
+	if err := r.readOpenMoves(); err != nil {
+		return err
+	}
+
+	r.w.S("<!-- sales order lines -->\n<demands>\n")
+	n := 0
+	for _, l := range lines {
+		so := orders[l.M2OID("order_id")]
+		if so == nil {
+			continue
+		}
+		it := r.master.items[l.M2OID("product_id")]
+		customer, okc := r.master.customers[so.Partner]
+		wh, okw := r.master.warehouses[so.Warehouse]
+		if it == nil || !okc || !okw {
+			continue
+		}
+		name := fmt.Sprintf("%s %d", so.Name, l.ID())
+		due := so.DateOrder
+		if !so.Commitment.IsZero() {
+			due = so.Commitment
+		}
+		var open []*openMove
+		for _, mid := range l.IDs("move_ids") {
+			if m, ok := r.ops.openMoves[mid]; ok {
+				open = append(open, m)
+			}
+		}
+		state := so.State
+		if state == "sale" && len(open) == 0 {
+			state = "done"
+		}
+		ordered := r.convertQty(l.Float("product_uom_qty"), l.M2OID("product_uom"), it.TmplID)
+		emit := func(name string, qty float64, due time.Time, status string) {
+			minship := 0.0
+			policy := "independent"
+			if so.PickingPolicy == "one" {
+				policy = "alltogether"
+				if qty > 0 {
+					minship = qty
+				}
+			}
+			r.w.S("<demand name=", xmlschema.QuoteAttr(name), " batch=", xmlschema.QuoteAttr(so.Name),
+				` quantity="`, xmlschema.PyFloat(qty), `" due="`, r.fmtTime(due), `" priority="1" minshipment="`, xmlschema.PyFloat(minship),
+				`" status="`, status, `"><item name=`, xmlschema.QuoteAttr(it.Name), "/><customer name=", xmlschema.QuoteAttr(customer),
+				"/><location name=", xmlschema.QuoteAttr(wh.Code), "/><owner name=", xmlschema.QuoteAttr(so.Name),
+				` policy="`, policy, `" xsi:type="demand_group"/></demand>`, "\n")
+			n++
+		}
+		switch state {
+		case "draft", "sent":
+			emit(name, ordered, due, "quote")
+		case "sale":
+			for _, m := range open {
+				mname := name
+				if len(l.IDs("move_ids")) > 1 {
+					mname = fmt.Sprintf("%s %d", name, m.ID)
+				}
+				q := r.convertQty(m.ProductUOMQty, m.ProductUOM, it.TmplID)
+				reserved := 0.0
+				if r.init.company.RespectReservations {
+					reserved = r.reserved(m, 0)
+				}
+				mdue := so.DateOrder
+				if t, ok := odoo.AsTime(m.Date); ok {
+					mdue = t
+				}
+				if q-reserved > 0 {
+					emit(mname, q-reserved, mdue, "open")
+				} else {
+					emit(mname, q, mdue, "closed")
+				}
+			}
+		case "done":
+			emit(name, ordered, due, "closed")
+		case "cancel":
+			emit(name, ordered, due, "canceled")
+		default:
+			r.warnOnce("sale.order.line", l.ID(), "Unknown sales order state", "state", state)
+		}
+	}
+	r.w.S("</demands>\n")
+	r.counts["demands"] = n
+	return nil
+}
+
+// readOpenMoves reads every open stock move once (S3); the demands and
+// the manufacturing orders both use them.
+func (r *run) readOpenMoves() error {
+	if r.ops.openMoves != nil {
+		return nil
+	}
+	recs, err := r.read("stock.move", odoo.Domain{odoo.Term("state", "in", openMoveStates)},
+		odoo.Query{Fields: []string{"id", "move_orig_ids", "product_id", "date", "quantity", "procure_method", "product_uom_qty", "product_uom", "state"}})
+	if err != nil {
+		return err
+	}
+	r.ops.openMoves = make(map[int]*openMove, len(recs))
+	for _, m := range recs {
+		r.ops.openMoves[m.ID()] = &openMove{ID: m.ID(), Orig: m.IDs("move_orig_ids"), Product: m.M2OID("product_id"), Date: m.String("date"),
+			Quantity: m.Float("quantity"), ProcureMethod: m.String("procure_method"), ProductUOMQty: m.Float("product_uom_qty"),
+			ProductUOM: m.M2OID("product_uom"), State: m.String("state")}
+	}
+	return nil
+}
+
+// reserved is a move's reserved quantity (§3.4.14.2): its own quantity
+// when procured other than from stock, plus that of its origin moves.
+// depth bounds chains (the addon only guards against self-loops).
+func (r *run) reserved(m *openMove, depth int) float64 {
+	if depth > 50 {
+		return 0
+	}
+	total := 0.0
+	if m.ProcureMethod != "make_to_stock" {
+		total += m.Quantity
+	}
+	for _, o := range m.Orig {
+		if o == m.ID {
+			continue
+		}
+		if om, ok := r.ops.openMoves[o]; ok {
+			total += r.reserved(om, depth+1)
+		}
+	}
+	return total
+}
