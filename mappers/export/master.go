@@ -25,8 +25,10 @@ type masterState struct {
 	// resourceCalendar names the specific calendar of a resource.resource.
 	calendarTZ       map[string]string
 	resourceCalendar map[int]string
-	// resources maps mrp.workcenter id → resource name.
-	resources map[int]string
+	// resources maps mrp.workcenter id → resource name; resourceOwner to
+	// the workcenter's owner (pool) id.
+	resources     map[int]string
+	resourceOwner map[int]int
 	// categories maps product.category id → complete name.
 	categories map[int]string
 	// templates and items: exported products (§3.4.12).

@@ -38,6 +38,7 @@ func (r *run) writeResources() error {
 	}
 	m := &r.master
 	m.resources = make(map[int]string, len(wcs))
+	m.resourceOwner = make(map[int]int, len(wcs))
 	if len(wcs) == 0 {
 		return nil
 	}
@@ -45,6 +46,7 @@ func (r *run) writeResources() error {
 	for _, wc := range wcs {
 		name := wc.String("name")
 		m.resources[wc.ID()] = name
+		m.resourceOwner[wc.ID()] = wc.M2OID("owner")
 		sub := ""
 		if wc.Bool("tool") {
 			sub = "tool per piece"

@@ -1,0 +1,224 @@
+package export
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/xmlschema"
+)
+
+// indent is the addon's literal indentation inside order-point calendars.
+const indent = "                    "
+
+// writeOrderpoints writes safety-stock and reorder-quantity calendars
+// (§3.4.17). Buffers are keyed by the warehouse display name and bucket
+// starts stay in UTC, as in the addon (D21, D13).
+func (r *run) writeOrderpoints() error {
+	ops, err := r.read("stock.warehouse.orderpoint", nil, odoo.Query{Fields: []string{"warehouse_id", "product_id", "product_min_qty",
+		"product_max_qty", "product_uom", "qty_multiple"}})
+	if err != nil {
+		return err
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	r.w.S("<!-- order points -->\n<calendars>\n")
+	n := 0
+	start := xmlschema.Datetime(r.now)
+	cal := func(name string, value float64) {
+		r.w.S("\n", indent, "<calendar name=", xmlschema.QuoteAttr(name), ` default="0"><buckets>`, "\n",
+			indent, `<bucket start="`, start, `" end="2030-12-31T00:00:00" value="`, xmlschema.PyFloat(value),
+			`" days="127" priority="998" starttime="PT0M" endtime="PT1440M"/>`, "\n",
+			indent, "</buckets>\n", indent, "</calendar>\n\n", indent)
+		n++
+	}
+	for _, op := range ops {
+		it := r.master.items[op.M2OID("product_id")]
+		if it == nil {
+			continue
+		}
+		factor := r.convertQty(1, op.M2OID("product_uom"), it.TmplID)
+		key := it.Name + " @ " + op.M2OName("warehouse_id")
+		min, maxq := op.Float("product_min_qty"), op.Float("product_max_qty")
+		if min != 0 {
+			cal("SS for "+key, min*factor)
+		}
+		if maxq-min > 0 {
+			cal("ROQ for "+key, (maxq-min)*factor)
+		}
+	}
+	r.w.S("</calendars>\n")
+	r.counts["orderpoints"] = n
+	return nil
+}
+
+// writeOnhand writes the stock per item and warehouse (§3.4.18), from
+// stock.quant reads instead of the addon's SQL: positive quants at
+// internal, non-scrap, non-return locations, grouped per product and
+// location in (location, product) order as the SQL returned them.
+func (r *run) writeOnhand() error {
+	if r.init.hasExpiry {
+		return r.writeStockOrders()
+	}
+	type key struct{ loc, product int }
+	sums := map[key][2]float64{}
+	var locIDs []int
+	err := r.each("stock.quant", odoo.Domain{odoo.Term("quantity", ">", 0)}, odoo.Query{Fields: []string{"product_id", "location_id", "quantity", "reserved_quantity"}},
+		func(q odoo.Record) error {
+			k := key{q.M2OID("location_id"), q.M2OID("product_id")}
+			s := sums[k]
+			s[0] += q.Float("quantity")
+			s[1] += q.Float("reserved_quantity")
+			sums[k] = s
+			locIDs = append(locIDs, k.loc)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	fields := r.onlyExisting("stock.location", "usage", "scrap_location", "return_location")
+	locs, err := r.readIDs("stock.location", dedupe(locIDs), fields)
+	if err != nil {
+		return err
+	}
+	ok := map[int]bool{}
+	for _, l := range locs {
+		ok[l.ID()] = l.String("usage") == "internal" && !l.Bool("scrap_location") && !l.Bool("return_location")
+	}
+	keys := make([]key, 0, len(sums))
+	for k := range sums {
+		if ok[k.loc] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].loc != keys[j].loc {
+			return keys[i].loc < keys[j].loc
+		}
+		return keys[i].product < keys[j].product
+	})
+	type buf struct {
+		item *item
+		wh   string
+		qty  float64
+	}
+	var order []string
+	bufs := map[string]*buf{}
+	for _, k := range keys {
+		it := r.master.items[k.product]
+		wh, mapped := r.master.locationWarehouse[k.loc]
+		if it == nil || !mapped {
+			continue
+		}
+		qty := sums[k][0]
+		if r.init.company.RespectReservations {
+			qty -= sums[k][1]
+		}
+		name := it.Name + " @ " + wh
+		b, seen := bufs[name]
+		if !seen {
+			b = &buf{item: it, wh: wh}
+			bufs[name] = b
+			order = append(order, name)
+		}
+		b.qty += qty
+	}
+	r.w.S("<!-- inventory -->\n<buffers>\n")
+	for _, name := range order {
+		b := bufs[name]
+		r.w.S("<buffer name=", xmlschema.QuoteAttr(name), ` onhand="`, xmlschema.Fixed6(b.qty), `"><item name=`,
+			xmlschema.QuoteAttr(b.item.Name), "/><location name=", xmlschema.QuoteAttr(b.wh), "/></buffer>\n")
+	}
+	r.w.S("</buffers>\n")
+	r.counts["onhand"] = len(order)
+	return nil
+}
+
+// writeStockOrders writes on-hand as STCK operationplans per lot, with
+// expiry dates, when shelf life is on (§3.4.18 with has_expiry).
+func (r *run) writeStockOrders() error {
+	type key struct {
+		loc, product, lot int
+	}
+	sums := map[key][2]float64{}
+	var keys []key
+	var lotIDs []int
+	err := r.each("stock.quant", odoo.Domain{odoo.Term("quantity", ">", 0)}, odoo.Query{Fields: []string{"product_id", "location_id", "quantity", "reserved_quantity", "lot_id"}},
+		func(q odoo.Record) error {
+			k := key{q.M2OID("location_id"), q.M2OID("product_id"), q.M2OID("lot_id")}
+			if _, seen := sums[k]; !seen {
+				keys = append(keys, k)
+			}
+			s := sums[k]
+			s[0] += q.Float("quantity")
+			s[1] += q.Float("reserved_quantity")
+			sums[k] = s
+			if k.lot != 0 {
+				lotIDs = append(lotIDs, k.lot)
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	lots, err := r.readIDs("stock.lot", dedupe(lotIDs), r.onlyExisting("stock.lot", "name", "expiration_date"))
+	if err != nil {
+		return err
+	}
+	lotName := map[int]string{}
+	lotExpiry := map[int]odoo.Record{}
+	for _, l := range lots {
+		lotName[l.ID()] = l.String("name")
+		lotExpiry[l.ID()] = l
+	}
+	type stock struct {
+		item   *item
+		wh     string
+		ref    string
+		qty    float64
+		expiry string
+	}
+	var order []string
+	totals := map[string]*stock{}
+	for _, k := range keys {
+		it := r.master.items[k.product]
+		wh, mapped := r.master.locationWarehouse[k.loc]
+		if it == nil || !mapped {
+			continue
+		}
+		ref := fmt.Sprintf("STCK %s @ %s", it.Name, wh)
+		if k.lot != 0 {
+			ref += " @ " + lotName[k.lot]
+		}
+		qty := sums[k][0]
+		if r.init.company.RespectReservations {
+			qty -= sums[k][1]
+		}
+		s, seen := totals[ref]
+		if !seen {
+			s = &stock{item: it, wh: wh, ref: ref}
+			totals[ref] = s
+			order = append(order, ref)
+		}
+		s.qty = max(0, s.qty+qty)
+		if l, ok := lotExpiry[k.lot]; ok {
+			if t, ok := l.Time("expiration_date"); ok {
+				s.expiry = r.fmtTime(t)
+			}
+		}
+	}
+	r.w.S("<!-- inventory -->\n<operationplans>\n")
+	for _, ref := range order {
+		s := totals[ref]
+		r.w.S(indent, `<operationplan ordertype="STCK" end="`, r.fmtTime(r.now), `" reference=`, xmlschema.QuoteAttr(ref))
+		if s.expiry != "" {
+			r.w.S(` expiry="`, s.expiry, `"`)
+		}
+		r.w.S(` quantity="`, xmlschema.PyFloat(s.qty), `"><item name=`, xmlschema.QuoteAttr(s.item.Name), "/><location name=",
+			xmlschema.QuoteAttr(s.wh), "/></operationplan>\n")
+	}
+	r.w.S("</operationplans>\n")
+	r.counts["onhand"] = len(order)
+	return nil
+}
