@@ -1,0 +1,387 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Buckets of the e-commerce shop sync.
+const (
+	bucketShops      = "shops"       // shop name → Shop (with secrets)
+	bucketShopItems  = "shop_items"  // shop\x00item\x00sku → ItemMapping
+	bucketShopTrades = "shop_trades" // shop\x00tid → TradeMapping
+	bucketShopStock  = "shop_stock"  // shop\x00location\x00product → StockSync
+	bucketShopPushes = "shop_pushes" // shop\x00location\x00product\x00time → StockPush
+)
+
+func init() {
+	registerBuckets(bucketShops, bucketShopItems, bucketShopTrades, bucketShopStock, bucketShopPushes)
+}
+
+// ErrNotFound is returned when a named shop or record does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// Shop is a configured marketplace shop. The credentials are kept here;
+// callers that show a shop (API, CLI) must use Redacted.
+type Shop struct {
+	Name     string `json:"name"`
+	Platform string `json:"platform"`
+	// OrderPrefix is put before every imported sales order name.
+	OrderPrefix string `json:"order_prefix"`
+	// Odoo products (product.product ids) used for the extra order lines.
+	ShippingProduct int `json:"shipping_product,omitempty"`
+	DiscountProduct int `json:"discount_product,omitempty"`
+	GiftProduct     int `json:"gift_product,omitempty"`
+	// SalesJournal is the account.journal id of the shop's sales.
+	SalesJournal int `json:"sales_journal,omitempty"`
+	// Credentials of the platform API.
+	AppKey     string `json:"app_key"`
+	AppSecret  string `json:"app_secret,omitempty"`
+	SessionKey string `json:"session_key,omitempty"`
+	APIURL     string `json:"api_url"`
+	// SignMethod is "md5" (default) or "hmac".
+	SignMethod string    `json:"sign_method,omitempty"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
+}
+
+// Redacted returns the shop without its secrets (App Secret, Session Key).
+func (s Shop) Redacted() Shop {
+	s.AppSecret, s.SessionKey = "", ""
+	return s
+}
+
+// ItemMapping links a platform item or SKU of a shop to Odoo records.
+type ItemMapping struct {
+	Shop     string    `json:"shop"`
+	ItemID   string    `json:"item_id"`
+	SKUID    string    `json:"sku_id,omitempty"` // "" for an item without SKUs
+	Template int       `json:"template"`
+	Product  int       `json:"product"`
+	Modified string    `json:"modified,omitempty"` // platform modified time last imported
+	Updated  time.Time `json:"updated"`
+}
+
+// TradeMapping is the claim of one platform trade by one sales order.
+// A trade is reserved (Order 0) before the order is created, so two
+// overlapping imports never create it twice.
+type TradeMapping struct {
+	Shop     string    `json:"shop"`
+	TradeID  string    `json:"tid"`
+	Order    int       `json:"order,omitempty"`
+	Name     string    `json:"name"`
+	Reserved time.Time `json:"reserved"`
+	Done     bool      `json:"done"`
+}
+
+// StockSync says that product's available quantity at an Odoo location is
+// pushed to a shop's item/SKU.
+type StockSync struct {
+	Shop     string `json:"shop"`
+	Location int    `json:"location"`
+	Product  int    `json:"product"`
+	ItemID   string `json:"item_id,omitempty"`
+	SKUID    string `json:"sku_id,omitempty"`
+	Sync     bool   `json:"sync"`
+	// LastQty is the quantity last pushed successfully (LastPushed zero: never).
+	LastQty    float64   `json:"last_qty"`
+	LastPushed time.Time `json:"last_pushed,omitempty"`
+	// Pending is set while the last attempt failed; it is retried next run.
+	Pending   bool   `json:"pending,omitempty"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// StockPush records one push attempt.
+type StockPush struct {
+	Shop     string    `json:"shop"`
+	Location int       `json:"location"`
+	Product  int       `json:"product"`
+	Time     time.Time `json:"time"`
+	Quantity float64   `json:"quantity"`
+	OK       bool      `json:"ok"`
+	Error    string    `json:"error,omitempty"`
+}
+
+func key(parts ...string) []byte {
+	var b bytes.Buffer
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte(0)
+		}
+		b.WriteString(p)
+	}
+	return b.Bytes()
+}
+
+// SaveShop creates or replaces a shop. Empty secrets keep the stored ones,
+// so an update need not resend them.
+func (s *Store) SaveShop(sh Shop, now time.Time) error {
+	if sh.Name == "" {
+		return fmt.Errorf("save shop: empty name")
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketShops))
+		var old Shop
+		found, err := getJSON(b, []byte(sh.Name), &old)
+		if err != nil {
+			return fmt.Errorf("save shop %s: %w", sh.Name, err)
+		}
+		if found {
+			sh.Created = old.Created
+			if sh.AppSecret == "" {
+				sh.AppSecret = old.AppSecret
+			}
+			if sh.SessionKey == "" {
+				sh.SessionKey = old.SessionKey
+			}
+		} else {
+			sh.Created = now
+		}
+		sh.Updated = now
+		return putJSON(b, []byte(sh.Name), sh)
+	})
+}
+
+// Shop returns a shop with its secrets.
+func (s *Store) Shop(name string) (Shop, error) {
+	var sh Shop
+	err := s.db.View(func(tx *bolt.Tx) error {
+		found, err := getJSON(tx.Bucket([]byte(bucketShops)), []byte(name), &sh)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return Shop{}, fmt.Errorf("shop %q: %w", name, err)
+	}
+	return sh, nil
+}
+
+// Shops lists every shop (with secrets) by name.
+func (s *Store) Shops() ([]Shop, error) {
+	var out []Shop
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bucketShops)).ForEach(func(k, v []byte) error {
+			var sh Shop
+			if err := jsonUnmarshal(v, &sh); err != nil {
+				return fmt.Errorf("decode shop %s: %w", k, err)
+			}
+			out = append(out, sh)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// DeleteShop removes a shop and every record kept for it.
+func (s *Store) DeleteShop(name string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketShops))
+		if b.Get([]byte(name)) == nil {
+			return fmt.Errorf("delete shop %q: %w", name, ErrNotFound)
+		}
+		if err := b.Delete([]byte(name)); err != nil {
+			return err
+		}
+		prefix := append([]byte(name), 0)
+		for _, bn := range []string{bucketShopItems, bucketShopTrades, bucketShopStock, bucketShopPushes} {
+			c := tx.Bucket([]byte(bn)).Cursor()
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+				if err := c.Delete(); err != nil {
+					return fmt.Errorf("delete shop %q from %s: %w", name, bn, err)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// PutItemMapping records where an item/SKU went in Odoo.
+func (s *Store) PutItemMapping(m ItemMapping) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket([]byte(bucketShopItems)), key(m.Shop, m.ItemID, m.SKUID), m)
+	})
+}
+
+// ItemMapping returns the mapping of an item/SKU (sku "" for the item itself).
+func (s *Store) ItemMapping(shop, item, sku string) (ItemMapping, bool, error) {
+	var m ItemMapping
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		found, err = getJSON(tx.Bucket([]byte(bucketShopItems)), key(shop, item, sku), &m)
+		return err
+	})
+	return m, found, err
+}
+
+// ItemMappings lists a shop's item/SKU mappings in key order.
+func (s *Store) ItemMappings(shop string) ([]ItemMapping, error) {
+	var out []ItemMapping
+	err := s.scan(bucketShopItems, shop, func(v []byte) error {
+		var m ItemMapping
+		if err := jsonUnmarshal(v, &m); err != nil {
+			return err
+		}
+		out = append(out, m)
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) scan(bucket, shop string, fn func(v []byte) error) error {
+	prefix := append([]byte(shop), 0)
+	return s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket([]byte(bucket)).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if err := fn(v); err != nil {
+				return fmt.Errorf("decode %s %q: %w", bucket, k, err)
+			}
+		}
+		return nil
+	})
+}
+
+// ReserveTrade claims a trade for import in one transaction. It returns
+// the existing mapping and false when the trade was already claimed (by a
+// finished import or one still running or crashed: the caller then looks
+// the order up in Odoo by name), or the new reservation and true.
+func (s *Store) ReserveTrade(shop, tid, name string, now time.Time) (TradeMapping, bool, error) {
+	var m TradeMapping
+	var fresh bool
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketShopTrades))
+		found, err := getJSON(b, key(shop, tid), &m)
+		if err != nil || found {
+			return err
+		}
+		m = TradeMapping{Shop: shop, TradeID: tid, Name: name, Reserved: now}
+		fresh = true
+		return putJSON(b, key(shop, tid), m)
+	})
+	if err != nil {
+		return TradeMapping{}, false, fmt.Errorf("reserve trade %s/%s: %w", shop, tid, err)
+	}
+	return m, fresh, nil
+}
+
+// CompleteTrade records the sales order created for a reserved trade.
+func (s *Store) CompleteTrade(shop, tid string, order int) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketShopTrades))
+		var m TradeMapping
+		found, err := getJSON(b, key(shop, tid), &m)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("complete trade %s/%s: %w", shop, tid, ErrNotFound)
+		}
+		m.Order, m.Done = order, true
+		return putJSON(b, key(shop, tid), m)
+	})
+}
+
+// Trade returns the mapping of a trade.
+func (s *Store) Trade(shop, tid string) (TradeMapping, bool, error) {
+	var m TradeMapping
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		found, err = getJSON(tx.Bucket([]byte(bucketShopTrades)), key(shop, tid), &m)
+		return err
+	})
+	return m, found, err
+}
+
+// Trades lists a shop's trade mappings.
+func (s *Store) Trades(shop string) ([]TradeMapping, error) {
+	var out []TradeMapping
+	err := s.scan(bucketShopTrades, shop, func(v []byte) error {
+		var m TradeMapping
+		if err := jsonUnmarshal(v, &m); err != nil {
+			return err
+		}
+		out = append(out, m)
+		return nil
+	})
+	return out, err
+}
+
+func stockKey(shop string, location, product int) []byte {
+	return key(shop, fmt.Sprintf("%010d", location), fmt.Sprintf("%010d", product))
+}
+
+// PutStockSync creates or replaces a stock-sync record.
+func (s *Store) PutStockSync(r StockSync) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket([]byte(bucketShopStock)), stockKey(r.Shop, r.Location, r.Product), r)
+	})
+}
+
+// StockSyncs lists a shop's stock-sync records.
+func (s *Store) StockSyncs(shop string) ([]StockSync, error) {
+	var out []StockSync
+	err := s.scan(bucketShopStock, shop, func(v []byte) error {
+		var r StockSync
+		if err := jsonUnmarshal(v, &r); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// RecordPush stores a push attempt and updates its stock-sync record in one
+// transaction: on success the pushed quantity becomes the last one, on
+// failure the record stays pending so the next run retries it.
+func (s *Store) RecordPush(p StockPush) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		sb := tx.Bucket([]byte(bucketShopStock))
+		k := stockKey(p.Shop, p.Location, p.Product)
+		var r StockSync
+		found, err := getJSON(sb, k, &r)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("record push %s/%d/%d: %w", p.Shop, p.Location, p.Product, ErrNotFound)
+		}
+		if p.OK {
+			r.LastQty, r.LastPushed, r.Pending, r.LastError = p.Quantity, p.Time, false, ""
+		} else {
+			r.Pending, r.LastError = true, p.Error
+		}
+		if err := putJSON(sb, k, r); err != nil {
+			return err
+		}
+		pk := append(k, 0)
+		pk = append(pk, []byte(p.Time.UTC().Format("20060102T150405.000000000"))...)
+		return putJSON(tx.Bucket([]byte(bucketShopPushes)), pk, p)
+	})
+}
+
+// StockPushes lists a shop's push history, oldest first.
+func (s *Store) StockPushes(shop string) ([]StockPush, error) {
+	var out []StockPush
+	err := s.scan(bucketShopPushes, shop, func(v []byte) error {
+		var p StockPush
+		if err := jsonUnmarshal(v, &p); err != nil {
+			return err
+		}
+		out = append(out, p)
+		return nil
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out, err
+}
