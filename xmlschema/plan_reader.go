@@ -1,0 +1,184 @@
+package xmlschema
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// PlanRecord is one <operationplan> of a posted plan, with the nested
+// <workorder> and <resource> elements the importer consumes (spec §4.5).
+type PlanRecord struct {
+	Line       int               // line of the start tag, for error messages
+	Attrs      map[string]string // attributes as sent
+	Workorders []PlanWorkorder   // <workorder operation=…> children
+	Resources  []PlanResource    // <resource> elements directly under the operationplan (WO records)
+}
+
+// PlanWorkorder is a <workorder> child of a manufacturing operationplan.
+type PlanWorkorder struct {
+	Line      int
+	Operation string
+	Start     string
+	End       string
+	Resources []PlanResource
+}
+
+// PlanResource is a <resource> element: id, name and optional quantity.
+type PlanResource struct {
+	Line     int
+	ID       string
+	Name     string
+	Quantity string
+}
+
+// Attr returns the attribute value, "" when absent.
+func (r *PlanRecord) Attr(name string) string { return r.Attrs[name] }
+
+// Name identifies the record in messages: reference, then id.
+func (r *PlanRecord) Name() string {
+	if v := r.Attrs["reference"]; v != "" {
+		return v
+	}
+	return r.Attrs["id"]
+}
+
+// PlanSyntaxError is a malformed or forbidden construct in a plan file.
+type PlanSyntaxError struct {
+	Line int
+	Msg  string
+}
+
+func (e *PlanSyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+// PlanReader streams the operationplans of a plan file one at a time, so
+// a plan of 100k records is never held as one tree. DOCTYPE declarations
+// and entity references other than the five XML ones are rejected.
+type PlanReader struct {
+	dec       *xml.Decoder
+	container int // depth inside <operationplans>/<demands>; 0 = outside
+	depth     int
+}
+
+// NewPlanReader returns a reader over r.
+func NewPlanReader(r io.Reader) *PlanReader {
+	d := xml.NewDecoder(r)
+	d.Strict = true
+	d.Entity = nil // only &lt; &gt; &amp; &apos; &quot; and character references
+	return &PlanReader{dec: d}
+}
+
+func (p *PlanReader) line() int {
+	l, _ := p.dec.InputPos()
+	return l
+}
+
+func attrs(se xml.StartElement) map[string]string {
+	m := make(map[string]string, len(se.Attr))
+	for _, a := range se.Attr {
+		m[a.Name.Local] = a.Value
+	}
+	return m
+}
+
+// Next returns the next operationplan, or io.EOF after the document.
+func (p *PlanReader) Next() (*PlanRecord, error) {
+	for {
+		tok, err := p.dec.Token()
+		if err == io.EOF {
+			if p.depth != 0 {
+				return nil, &PlanSyntaxError{Line: p.line(), Msg: "unexpected end of document"}
+			}
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, p.syntax(err)
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			d := strings.TrimSpace(string(t))
+			if strings.HasPrefix(strings.ToUpper(d), "DOCTYPE") || strings.HasPrefix(strings.ToUpper(d), "ENTITY") {
+				return nil, &PlanSyntaxError{Line: p.line(), Msg: "DOCTYPE and entity declarations are not accepted"}
+			}
+			return nil, &PlanSyntaxError{Line: p.line(), Msg: "unexpected directive <!" + d + ">"}
+		case xml.StartElement:
+			p.depth++
+			switch t.Name.Local {
+			case "operationplans", "demands":
+				if p.container == 0 {
+					p.container = p.depth
+				}
+			case "operationplan":
+				if p.container == 0 {
+					return nil, &PlanSyntaxError{Line: p.line(), Msg: "operationplan outside <operationplans>"}
+				}
+				return p.record(t)
+			}
+		case xml.EndElement:
+			if p.depth == p.container {
+				p.container = 0
+			}
+			p.depth--
+		}
+	}
+}
+
+func (p *PlanReader) syntax(err error) error {
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		return &PlanSyntaxError{Line: se.Line, Msg: se.Msg}
+	}
+	return fmt.Errorf("read plan: %w", err)
+}
+
+// record reads the rest of an <operationplan> element.
+func (p *PlanReader) record(start xml.StartElement) (*PlanRecord, error) {
+	rec := &PlanRecord{Line: p.line(), Attrs: attrs(start)}
+	base := p.depth
+	var wo *PlanWorkorder
+	for {
+		tok, err := p.dec.Token()
+		if err != nil {
+			if err == io.EOF {
+				return nil, &PlanSyntaxError{Line: p.line(), Msg: "unexpected end of document inside operationplan " + rec.Name()}
+			}
+			return nil, p.syntax(err)
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			return nil, &PlanSyntaxError{Line: p.line(), Msg: "DOCTYPE and entity declarations are not accepted"}
+		case xml.StartElement:
+			p.depth++
+			a := attrs(t)
+			switch t.Name.Local {
+			case "workorder":
+				if op, ok := a["operation"]; ok {
+					rec.Workorders = append(rec.Workorders, PlanWorkorder{Line: p.line(), Operation: op, Start: a["start"], End: a["end"]})
+					wo = &rec.Workorders[len(rec.Workorders)-1]
+				}
+			case "resource":
+				r := PlanResource{Line: p.line(), ID: a["id"], Name: a["name"], Quantity: a["quantity"]}
+				if wo != nil && p.depth > base+1 {
+					wo.Resources = append(wo.Resources, r)
+				} else {
+					rec.Resources = append(rec.Resources, r)
+				}
+			}
+		case xml.EndElement:
+			p.depth--
+			if t.Name.Local == "workorder" {
+				wo = nil
+			}
+			if p.depth < base {
+				return rec, nil
+			}
+		}
+	}
+}
+
+// HasDoctype reports whether the head of a document declares a DOCTYPE,
+// for callers that want to refuse early.
+func HasDoctype(head []byte) bool { return bytes.Contains(head, []byte("<!DOCTYPE")) }
