@@ -1,8 +1,141 @@
 package gateway
 
-import "net/http"
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
 
-// handleImport serves POST /frepple/xml: the plan posted by frePPLe.
+	"github.com/plangate/plangate/mappers/planimport"
+	"github.com/plangate/plangate/store"
+)
+
+// importLocks serialises imports of the same plan id, so concurrent
+// reposts of one plan cannot both write.
+var importLocks sync.Map // plan id → *sync.Mutex
+
+// handleImport serves POST /frepple/xml: the plan posted by frePPLe
+// (spec §4). The file is validated in full before the first write; the
+// writes are journaled in the store so a repost or retry writes nothing
+// twice.
 func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
-	writeText(w, http.StatusNotImplemented, "plan import is not available yet")
+	parts, err := readLenientMultipart(r.Body, r.Header.Get("Content-Type"), s.cfg.MaxBodyBytes)
+	if err != nil {
+		s.writeError(w, r, markerImport, err, false)
+		return
+	}
+	form := map[string]string{}
+	var file []byte
+	var haveFile bool
+	for _, p := range parts {
+		if p.Name == "frePPLe plan" {
+			file, haveFile = p.Body, true
+			continue
+		}
+		if _, dup := form[p.Name]; !dup {
+			form[p.Name] = string(p.Body)
+		}
+	}
+	param := func(name string) string {
+		if v := r.URL.Query().Get(name); v != "" {
+			return v
+		}
+		return form[name]
+	}
+	c, ok := s.authenticate(w, r, param)
+	if !ok {
+		return
+	}
+	if !haveFile {
+		s.writeError(w, r, markerImport, errBadRequest("%s", errNoPlan.Error()), false)
+		return
+	}
+	mode := 1
+	if v := param("mode"); v != "" {
+		if mode, err = strconv.Atoi(v); err != nil || mode < 1 || mode > 3 {
+			s.writeError(w, r, markerImport, errBadRequest("invalid mode %q", v), false)
+			return
+		}
+	}
+	o := planimport.Options{Mode: mode}
+	companyName := ""
+	if c.Company != nil {
+		o.CompanyID, companyName = c.Company.ID, c.Company.Name
+	}
+	if mode == 2 {
+		o.ActualUser = param("actual_user")
+	}
+	id := store.PlanID(c.Database, companyName, mode, file)
+	mu, _ := importLocks.LoadOrStore(id, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+
+	j := &store.Plan{ID: id, Database: c.Database, Company: companyName, Mode: mode, Bytes: len(file),
+		Status: store.PlanReceived, Received: s.now(), Updated: s.now(), Steps: map[string][]int{}, Counters: map[string]int{}}
+	if s.store != nil {
+		prev, found, err := s.store.Plan(id)
+		if err != nil {
+			s.writeError(w, r, markerImport, err, false)
+			return
+		}
+		if found && prev.Status == store.PlanDone {
+			// The same plan again: nothing to write, same answer.
+			writeText(w, http.StatusOK, prev.Reply)
+			return
+		}
+		if found {
+			j = prev
+		}
+	}
+	im := &planimport.Importer{S: c.Session, Store: s.store, Log: s.log, Now: s.now}
+	raw, err := planimport.Parse(bytes.NewReader(file))
+	if err != nil {
+		s.rejectPlan(w, r, err)
+		return
+	}
+	loc := im.Location(r.Context())
+	recs, err := im.Validate(r.Context(), raw, loc, o)
+	if err != nil {
+		s.rejectPlan(w, r, err)
+		return
+	}
+	j.Records, j.Status, j.Error = len(recs), store.PlanApplying, ""
+	if s.store != nil {
+		if err := s.store.SavePlan(j); err != nil {
+			s.writeError(w, r, markerImport, err, false)
+			return
+		}
+	}
+	reply, err := im.Apply(r.Context(), recs, j, o)
+	if err != nil {
+		j.Status, j.Error, j.Updated = store.PlanFailed, err.Error(), s.now()
+		if s.store != nil {
+			if serr := s.store.SavePlan(j); serr != nil {
+				s.log.Error("save plan journal", "plan", id, "err", serr)
+			}
+		}
+		// An Odoo fault midway: 502 whatever its kind, the journal has the rest.
+		s.writeError(w, r, markerImport, &badRequest{Status: http.StatusBadGateway, Msg: err.Error()}, s.disclose(c))
+		return
+	}
+	j.Status, j.Reply, j.Updated = store.PlanDone, reply, s.now()
+	if s.store != nil {
+		if err := s.store.SavePlan(j); err != nil {
+			s.log.Error("save plan journal", "plan", id, "err", err)
+		}
+	}
+	s.log.Info("plan imported", "plan", id, "mode", mode, "records", len(recs))
+	writeText(w, http.StatusOK, reply)
 }
+
+// rejectPlan answers a file that failed validation: 400 naming the record.
+func (s *Server) rejectPlan(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *planimport.ValidationError
+	if errors.As(err, &ve) {
+		s.writeError(w, r, markerImport, errBadRequest("%s", ve.Error()), false)
+		return
+	}
+	s.writeError(w, r, markerImport, err, false)
+}
+

@@ -26,17 +26,17 @@ const (
 // what was written to Odoo, step by step, so a repost or a retry after a
 // failure resumes instead of writing twice.
 type Plan struct {
-	ID        string    `json:"id"`
-	Database  string    `json:"database"`
-	Company   string    `json:"company"`
-	Mode      int       `json:"mode"`
-	Bytes     int       `json:"bytes"`
-	Records   int       `json:"records"` // operationplans validated
-	Status    string    `json:"status"`
-	Received  time.Time `json:"received"`
-	Updated   time.Time `json:"updated"`
-	Error     string    `json:"error,omitempty"`
-	Reply     string    `json:"reply,omitempty"` // the reply body once done
+	ID       string    `json:"id"`
+	Database string    `json:"database"`
+	Company  string    `json:"company"`
+	Mode     int       `json:"mode"`
+	Bytes    int       `json:"bytes"`
+	Records  int       `json:"records"` // operationplans validated
+	Status   string    `json:"status"`
+	Received time.Time `json:"received"`
+	Updated  time.Time `json:"updated"`
+	Error    string    `json:"error,omitempty"`
+	Reply    string    `json:"reply,omitempty"` // the reply body once done
 	// Steps maps a step key (e.g. "po:9", "pol:PO-PROP-1", "cleanup") to
 	// the Odoo ids it produced; a step present here is not redone.
 	Steps map[string][]int `json:"steps"`

@@ -1,0 +1,459 @@
+// Package planimport writes a plan posted by frePPLe into Odoo over
+// XML-RPC with the results of the frePPLe addon's importer (spec §4):
+// RFQs, transfers, manufacturing orders and their work orders. The whole
+// file is validated before the first write; writes are batched and
+// journaled so a repost or a retry after a failure writes nothing twice.
+package planimport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/store"
+	"github.com/plangate/plangate/xmlschema"
+)
+
+// odooTime is the datetime format Odoo takes over XML-RPC (UTC).
+const odooTime = "2006-01-02 15:04:05"
+
+// Options of one import.
+type Options struct {
+	Mode       int    // 1 complete plan, 2 incremental, 3 further pages
+	ActualUser string // login; mode 2 only
+	CompanyID  int    // 0 when the request named no company
+	// FixD27 converts MO dates from the user's time zone like all other
+	// dates; off by default to match the addon (defect D27).
+	FixD27 bool
+	// OneByOne writes one call per record instead of batches (benchmark
+	// baseline).
+	OneByOne bool
+}
+
+// ValidationError rejects a file before anything is written.
+type ValidationError struct {
+	Element string
+	Line    int
+	Name    string
+	Msg     string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Name != "" {
+		return fmt.Sprintf("%s %q (line %d): %s", e.Element, e.Name, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s (line %d): %s", e.Element, e.Line, e.Msg)
+}
+
+// Importer applies plans through one Odoo session.
+type Importer struct {
+	S     *odoo.Session
+	Store *store.Store
+	Log   *slog.Logger
+	Now   func() time.Time
+	// BatchSize bounds the records of one create call (0: 500).
+	BatchSize int
+}
+
+// record is a validated operationplan.
+type record struct {
+	*xmlschema.PlanRecord
+	Index     int
+	Type      string // PO, DO, WO, MO
+	Status    string
+	UoM       int
+	Product   int
+	Qty       float64
+	QtyRaw    string
+	Start     time.Time // UTC
+	End       time.Time // UTC
+	HasStart  bool
+	HasEnd    bool
+	Supplier  int
+	Warehouse int
+	Origin    string
+	Workorder []workorderData
+	Resources []int
+}
+
+type workorderData struct {
+	ID          int
+	Start, End  time.Time
+	HasS, HasE  bool
+	Workcenters []resourceData
+}
+
+type resourceData struct {
+	ID  int
+	Qty float64
+}
+
+// Parse reads all operationplans of a plan file as a stream.
+func Parse(r io.Reader) ([]*xmlschema.PlanRecord, error) {
+	pr := xmlschema.NewPlanReader(r)
+	var out []*xmlschema.PlanRecord
+	for {
+		rec, err := pr.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			var se *xmlschema.PlanSyntaxError
+			if errors.As(err, &se) {
+				return nil, &ValidationError{Element: "plan", Line: se.Line, Msg: se.Msg}
+			}
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+}
+
+// Location returns the connector user's time zone (UTC when unset).
+func (im *Importer) Location(ctx context.Context) *time.Location {
+	recs, err := im.S.Read(ctx, "res.users", []int{im.S.UID}, odoo.Query{Fields: []string{"tz"}})
+	if err != nil || len(recs) == 0 {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(recs[0].String("tz"))
+	if err != nil || recs[0].String("tz") == "" {
+		return time.UTC
+	}
+	return loc
+}
+
+func lastInt(s, sep string) (int, error) {
+	i := strings.LastIndex(s, sep)
+	return strconv.Atoi(strings.TrimSpace(s[i+len(sep):]))
+}
+
+// Validate checks every record and resolves the ids it names against
+// Odoo with bulk reads. The first problem is returned as a
+// *ValidationError naming the record.
+func (im *Importer) Validate(ctx context.Context, raw []*xmlschema.PlanRecord, loc *time.Location, o Options) ([]*record, error) {
+	recs := make([]*record, 0, len(raw))
+	products, partners, wcs := map[int]bool{}, map[int]bool{}, map[int]bool{}
+	bad := func(r *xmlschema.PlanRecord, format string, a ...any) error {
+		return &ValidationError{Element: "operationplan", Line: r.Line, Name: r.Name(), Msg: fmt.Sprintf(format, a...)}
+	}
+	parseDate := func(v string, l *time.Location) (time.Time, error) {
+		t, err := time.ParseInLocation("2006-01-02 15:04:05", v, l)
+		return t.UTC(), err
+	}
+	for i, pr := range raw {
+		r := &record{PlanRecord: pr, Index: i, Status: pr.Attr("status")}
+		switch t := pr.Attr("ordertype"); t {
+		case "PO", "DO", "WO", "MO":
+			r.Type = t
+		case "":
+			r.Type = "MO"
+		default:
+			return nil, bad(pr, "unknown ordertype %q", t)
+		}
+		switch r.Status {
+		case "", "proposed", "approved", "confirmed":
+		default:
+			if r.Type != "DO" && r.Type != "WO" {
+				return nil, bad(pr, "unknown status %q", r.Status)
+			}
+		}
+		uom, prod, ok := strings.Cut(pr.Attr("item_id"), ",")
+		var err1, err2 error
+		r.UoM, err1 = strconv.Atoi(strings.TrimSpace(uom))
+		r.Product, err2 = strconv.Atoi(strings.TrimSpace(prod))
+		if !ok || err1 != nil || err2 != nil {
+			return nil, bad(pr, "item_id %q is not <uom id>,<product id>", pr.Attr("item_id"))
+		}
+		products[r.Product] = true
+		r.QtyRaw = pr.Attr("quantity")
+		q, err := strconv.ParseFloat(r.QtyRaw, 64)
+		if err != nil || q < 0 || q != q {
+			return nil, bad(pr, "bad quantity %q", r.QtyRaw)
+		}
+		r.Qty = q
+		dloc := loc
+		if r.Type == "MO" && !o.FixD27 {
+			dloc = time.UTC // D27: the addon stores MO dates unconverted
+		}
+		if v := pr.Attr("start"); v != "" {
+			if r.Start, err = parseDate(v, dloc); err != nil {
+				return nil, bad(pr, "bad start date %q", v)
+			}
+			r.HasStart = true
+		}
+		if v := pr.Attr("end"); v != "" {
+			eloc := dloc
+			if r.Type == "WO" {
+				eloc = time.UTC // the addon stores a WO record's end unconverted (golden_import)
+			}
+			if r.End, err = parseDate(v, eloc); err != nil {
+				return nil, bad(pr, "bad end date %q", v)
+			}
+			r.HasEnd = true
+		}
+		if v := pr.Attr("location_id"); v != "" {
+			if r.Warehouse, err = strconv.Atoi(v); err != nil {
+				return nil, bad(pr, "bad location_id %q", v)
+			}
+		}
+		r.Origin = "frePPLe"
+		if rm := pr.Attr("remark"); rm != "" {
+			r.Origin = "frePPLe - " + rm
+		}
+		switch r.Type {
+		case "PO":
+			if r.Status == "approved" || r.Status == "confirmed" {
+				if _, err := lastInt(pr.Attr("id"), " - "); err != nil {
+					return nil, bad(pr, "id %q does not end with a purchase order line id", pr.Attr("id"))
+				}
+				break
+			}
+			if r.Supplier, err = lastInt(pr.Attr("supplier"), " "); err != nil {
+				return nil, bad(pr, "supplier %q does not end with a partner id", pr.Attr("supplier"))
+			}
+			partners[r.Supplier] = true
+			if !r.HasEnd || !r.HasStart {
+				return nil, bad(pr, "purchase proposal without start or end")
+			}
+		case "DO":
+			if pr.Attr("origin") == "" || pr.Attr("destination") == "" {
+				return nil, bad(pr, "distribution order without origin or destination")
+			}
+		case "MO":
+			if r.Status == "" || r.Status == "proposed" {
+				if _, err := lastInt(pr.Attr("operation"), " "); err != nil {
+					return nil, bad(pr, "operation %q does not end with a bill of materials id", pr.Attr("operation"))
+				}
+			}
+			for _, w := range pr.Workorders {
+				wd := workorderData{}
+				if wd.ID, err = lastInt(w.Operation, "- "); err != nil {
+					return nil, &ValidationError{Element: "workorder", Line: w.Line, Name: w.Operation, Msg: "operation does not end with an id"}
+				}
+				if w.Start != "" {
+					if wd.Start, err = parseDate(w.Start, loc); err != nil {
+						return nil, &ValidationError{Element: "workorder", Line: w.Line, Name: w.Operation, Msg: fmt.Sprintf("bad start date %q", w.Start)}
+					}
+					wd.HasS = true
+				}
+				if w.End != "" {
+					if wd.End, err = parseDate(w.End, loc); err != nil {
+						return nil, &ValidationError{Element: "workorder", Line: w.Line, Name: w.Operation, Msg: fmt.Sprintf("bad end date %q", w.End)}
+					}
+					wd.HasE = true
+				}
+				for _, res := range w.Resources {
+					id, err := strconv.Atoi(res.ID)
+					if err != nil {
+						return nil, &ValidationError{Element: "resource", Line: res.Line, Name: res.Name, Msg: fmt.Sprintf("bad workcenter id %q", res.ID)}
+					}
+					qty := 0.0
+					if res.Quantity != "" {
+						if qty, err = strconv.ParseFloat(res.Quantity, 64); err != nil {
+							return nil, &ValidationError{Element: "resource", Line: res.Line, Name: res.Name, Msg: fmt.Sprintf("bad quantity %q", res.Quantity)}
+						}
+					}
+					wcs[id] = true
+					wd.Workcenters = append(wd.Workcenters, resourceData{ID: id, Qty: qty})
+				}
+				r.Workorder = append(r.Workorder, wd)
+			}
+		case "WO":
+			if !r.HasStart || !r.HasEnd {
+				return nil, bad(pr, "work order without start or end")
+			}
+			for _, res := range pr.Resources {
+				id, err := strconv.Atoi(res.ID)
+				if err != nil {
+					return nil, &ValidationError{Element: "resource", Line: res.Line, Name: res.Name, Msg: fmt.Sprintf("bad workcenter id %q", res.ID)}
+				}
+				wcs[id] = true
+				r.Resources = append(r.Resources, id)
+			}
+		}
+		recs = append(recs, r)
+	}
+	if err := im.exist(ctx, "product.product", products, recs, func(r *record) int { return r.Product }, "unknown product id %d"); err != nil {
+		return nil, err
+	}
+	if err := im.exist(ctx, "res.partner", partners, recs, func(r *record) int { return r.Supplier }, "unknown supplier id %d"); err != nil {
+		return nil, err
+	}
+	if len(wcs) > 0 {
+		found, err := im.existing(ctx, "mrp.workcenter", wcs)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			for _, w := range r.Workorder {
+				for _, wc := range w.Workcenters {
+					if !found[wc.ID] {
+						return nil, bad(r.PlanRecord, "unknown workcenter id %d", wc.ID)
+					}
+				}
+			}
+			for _, id := range r.Resources {
+				if !found[id] {
+					return nil, bad(r.PlanRecord, "unknown workcenter id %d", id)
+				}
+			}
+		}
+	}
+	return recs, nil
+}
+
+// existing returns which of ids exist in model (one search per 1000 ids).
+func (im *Importer) existing(ctx context.Context, model string, ids map[int]bool) (map[int]bool, error) {
+	all := make([]any, 0, len(ids))
+	for id := range ids {
+		all = append(all, id)
+	}
+	found := map[int]bool{}
+	for i := 0; i < len(all); i += 1000 {
+		j := min(i+1000, len(all))
+		got, err := im.S.Search(ctx, model, odoo.Domain{odoo.Term("id", "in", all[i:j])}, odoo.Query{Context: odoo.Context{"active_test": false}})
+		if err != nil {
+			return nil, fmt.Errorf("check %s ids: %w", model, err)
+		}
+		for _, id := range got {
+			found[id] = true
+		}
+	}
+	return found, nil
+}
+
+func (im *Importer) exist(ctx context.Context, model string, ids map[int]bool, recs []*record, key func(*record) int, msg string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	found, err := im.existing(ctx, model, ids)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if k := key(r); k != 0 && !found[k] {
+			return &ValidationError{Element: "operationplan", Line: r.Line, Name: r.Name(), Msg: fmt.Sprintf(msg, k)}
+		}
+	}
+	return nil
+}
+
+// run is the state of one Apply.
+type run struct {
+	im   *Importer
+	o    Options
+	j    *store.Plan
+	recs []*record
+	s    *odoo.Session // acting session (actual user in mode 2)
+	// reply counters
+	procurement, mfgCount int
+	messages                   []string
+	moByRef                    map[string]int
+	actualUser                 int // res.users id responsible in mode 2
+}
+
+// done reports whether a journal step exists.
+func (r *run) done(key string) ([]int, bool) {
+	ids, ok := r.j.Steps[key]
+	return ids, ok
+}
+
+// mark records a finished step and saves the journal.
+func (r *run) mark(keys []string, ids [][]int) error {
+	for i, k := range keys {
+		r.j.Steps[k] = ids[i]
+	}
+	r.j.Updated = r.im.now()
+	if r.im.Store == nil {
+		return nil
+	}
+	return r.im.Store.SavePlan(r.j)
+}
+
+func (im *Importer) now() time.Time {
+	if im.Now != nil {
+		return im.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (im *Importer) batch() int {
+	if im.BatchSize > 0 {
+		return im.BatchSize
+	}
+	return 500
+}
+
+// createAll creates vals in batches (or one by one), recording each
+// batch's ids under its keys in the journal.
+func (r *run) createAll(ctx context.Context, model string, keys []string, vals []map[string]any) ([]int, error) {
+	ids := make([]int, len(vals))
+	size := r.im.batch()
+	if r.o.OneByOne {
+		size = 1
+	}
+	for i := 0; i < len(vals); i += size {
+		j := min(i+size, len(vals))
+		var got []int
+		if j-i == 1 {
+			id, err := r.s.Create(ctx, model, vals[i])
+			if err != nil {
+				return nil, fmt.Errorf("create %s: %w", model, err)
+			}
+			got = []int{id}
+		} else {
+			var err error
+			if got, err = r.s.CreateMulti(ctx, model, vals[i:j]); err != nil {
+				return nil, fmt.Errorf("create %d %s: %w", j-i, model, err)
+			}
+		}
+		copy(ids[i:j], got)
+		idl := make([][]int, j-i)
+		for k := range idl {
+			idl[k] = []int{got[k]}
+		}
+		if err := r.mark(keys[i:j], idl); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// Apply writes validated records into Odoo, resuming from the journal j,
+// and returns the reply body. On an Odoo failure the journal keeps what
+// was done and the error is returned.
+func (im *Importer) Apply(ctx context.Context, recs []*record, j *store.Plan, o Options) (string, error) {
+	if j.Steps == nil {
+		j.Steps = map[string][]int{}
+	}
+	if j.Counters == nil {
+		j.Counters = map[string]int{}
+	}
+	r := &run{im: im, o: o, j: j, recs: recs, s: im.S, moByRef: map[string]int{}}
+	if o.Mode == 2 && o.ActualUser != "" {
+		ids, err := im.S.Search(ctx, "res.users", odoo.Domain{odoo.Term("login", "=", o.ActualUser)}, odoo.Query{Limit: 1})
+		if err != nil {
+			return "", fmt.Errorf("find actual user %s: %w", o.ActualUser, err)
+		}
+		if len(ids) > 0 {
+			r.actualUser = ids[0]
+		}
+	}
+	if o.Mode == 1 {
+		if err := r.cleanup(ctx); err != nil {
+			return "", err
+		}
+	}
+	steps := []func(context.Context) error{r.purchaseUpdates, r.purchaseCreates, r.distribution, r.manufacturing, r.workorders}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return "", err
+		}
+	}
+	return r.reply(), nil
+}
