@@ -138,4 +138,3 @@ func (s *Server) rejectPlan(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	s.writeError(w, r, markerImport, err, false)
 }
-

@@ -352,9 +352,9 @@ type run struct {
 	s    *odoo.Session // acting session (actual user in mode 2)
 	// reply counters
 	procurement, mfgCount int
-	messages                   []string
-	moByRef                    map[string]int
-	actualUser                 int // res.users id responsible in mode 2
+	messages              []string
+	moByRef               map[string]int
+	actualUser            int // res.users id responsible in mode 2
 }
 
 // done reports whether a journal step exists.

@@ -8,7 +8,7 @@ import (
 	"github.com/plangate/plangate/mappers/odoo"
 )
 
-var woFields = []string{"operation_id", "workcenter_id", "duration_expected", "display_name", "secondary_workcenter_ids"}
+var woFields = []string{"operation_id", "workcenter_id", "duration_expected", "display_name"}
 
 // workcenterOwners maps workcenter id → its owner (pool) id; 0 when the
 // database has no owner field.

@@ -1,0 +1,179 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plangate/plangate/fixtures/datasets"
+	"github.com/plangate/plangate/fixtures/odooemu"
+	"github.com/plangate/plangate/gateway"
+	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/store"
+)
+
+const goldenImport = "../../shared/fixtures/odoo17-demo/golden_import/"
+
+type importRig struct {
+	emu  *odooemu.Emulator
+	gw   *httptest.Server
+	st   *store.Store
+	plan []byte
+}
+
+func startImportRig(t *testing.T) *importRig {
+	t.Helper()
+	ds, err := odooemu.Load(datasets.Demo(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := odooemu.New(ds)
+	e.SetClock(func() time.Time { return fixedNow })
+	srvE := odooemu.Start(e)
+	t.Cleanup(srvE.Close)
+	tr, err := odoo.NewTransport(odoo.Options{URL: srvE.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := gateway.Config{Now: func() time.Time { return fixedNow }, MaxBodyBytes: 1 << 20}
+	gw := httptest.NewServer(gateway.New(cfg, tr, st, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(gw.Close)
+	plan, err := os.ReadFile(filepath.Join(goldenImport, "plan.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &importRig{emu: e, gw: gw, st: st, plan: plan}
+}
+
+// plannerBody builds a body the way the bulk export does (spec §4.1):
+// CRLF lines, LF inside the XML and before the closing delimiter, an
+// unquoted "=" boundary and the file part with disposition "file".
+func plannerBody(boundary, mode string, file []byte) []byte {
+	var b bytes.Buffer
+	for _, f := range [][2]string{{"webtoken", "x"}, {"mode", mode}} {
+		b.WriteString("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + f[0] + "\"\r\n\r\n" + f[1] + "\r\n")
+	}
+	b.WriteString("--" + boundary + "\r\nContent-Disposition: file; name=\"frePPLe plan\"; filename=\"frepple_plan.xml\"\r\nContent-Type: application/xml\r\n\r\n")
+	b.Write(file)
+	b.WriteString("\n--" + boundary + "--\r\n")
+	return b.Bytes()
+}
+
+func (r *importRig) post(t *testing.T, mode string, file []byte) (int, string) {
+	t.Helper()
+	q := url.Values{"database": {"odoo17"}, "company": {"My Company (San Francisco)"}}
+	boundary := "===============2055820159000343593=="
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, r.gw.URL+"/frepple/xml?"+q.Encode(), bytes.NewReader(plannerBody(boundary, mode, file)))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+	req.SetBasicAuth("admin", "admin")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
+}
+
+func TestImportGoldenPlan(t *testing.T) {
+	r := startImportRig(t)
+	want, err := os.ReadFile(filepath.Join(goldenImport, "response.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := r.post(t, "1", r.plan)
+	if status != 200 || body != string(want) {
+		t.Fatalf("status %d body:\n%s\nwant:\n%s", status, body, want)
+	}
+	writes := len(r.emu.Journal())
+	if writes == 0 {
+		t.Fatal("nothing written to Odoo")
+	}
+	status, body2 := r.post(t, "1", r.plan)
+	if status != 200 || body2 != body {
+		t.Fatalf("repost: status %d body %q", status, body2)
+	}
+	if n := len(r.emu.Journal()); n != writes {
+		t.Errorf("repost wrote %d more records", n-writes)
+	}
+}
+
+func TestImportBadInput(t *testing.T) {
+	good := `<operationplan reference="X" ordertype="PO" supplier="Wood Corner 9" start="2026-11-24 10:00:00" end="2026-11-28 10:00:00" quantity="4" location_id="1" item_id="1,5"/>`
+	wrap := func(s string) []byte { return []byte("<plan><operationplans>" + s + "</operationplans></plan>") }
+	cases := []struct {
+		name, file, want string
+	}{
+		{"malformed", "<plan><operationplans><operationplan", "line"},
+		{"doctype", `<!DOCTYPE plan [<!ENTITY x "y">]><plan/>`, "DOCTYPE"},
+		{"unknown ordertype", strings.Replace(good, `"PO"`, `"ZZ"`, 1), "ordertype"},
+		{"unknown product", strings.Replace(good, `"1,5"`, `"1,99999"`, 1), "unknown product"},
+		{"unknown supplier", strings.Replace(good, "Corner 9", "Corner 99999", 1), "unknown supplier"},
+		{"bad date", strings.Replace(good, "2026-11-24 10:00:00", "tomorrow", 1), "bad start"},
+		{"bad quantity", strings.Replace(good, `"4"`, `"four"`, 1), "bad quantity"},
+		{"bad item_id", strings.Replace(good, `"1,5"`, `"5"`, 1), "item_id"},
+		{"unknown workcenter", `<operationplan reference="W" owner="WH/MO/00008" ordertype="WO" start="2026-11-25 07:00:00" end="2026-11-25 09:15:00" quantity="9" location_id="1" item_id="1,57"><resource id="9999"/></operationplan>`, "unknown workcenter"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := startImportRig(t)
+			file := wrap(c.file)
+			if strings.HasPrefix(c.file, "<plan") || strings.HasPrefix(c.file, "<!") {
+				file = []byte(c.file)
+			}
+			status, body := r.post(t, "1", file)
+			if status < 400 || status >= 500 || !strings.Contains(body, c.want) {
+				t.Fatalf("status %d body %q, want 4xx containing %q", status, body, c.want)
+			}
+			if n := len(r.emu.Journal()); n != 0 {
+				t.Errorf("%d writes for a rejected file", n)
+			}
+		})
+	}
+}
+
+func TestImportOversized(t *testing.T) {
+	r := startImportRig(t)
+	status, _ := r.post(t, "1", bytes.Repeat([]byte(" "), 2<<20))
+	if status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", status)
+	}
+}
+
+func TestImportResumeAfterFault(t *testing.T) {
+	r := startImportRig(t)
+	r.emu.InjectFault(&odooemu.Fault{Model: "mrp.production", Method: "create", Message: "psycopg2.OperationalError: server closed the connection"})
+	status, _ := r.post(t, "1", r.plan)
+	if status != http.StatusBadGateway {
+		t.Fatalf("status %d, want 502", status)
+	}
+	before := len(r.emu.Journal())
+	r.emu.ClearFaults()
+	status, body := r.post(t, "1", r.plan)
+	if status != 200 || !strings.Contains(body, "Processed 5 uploaded procurement orders") {
+		t.Fatalf("retry: %d %q", status, body)
+	}
+	pos := 0
+	for _, e := range r.emu.Journal() {
+		if e.Model == "purchase.order" && e.Method == "create" {
+			pos += max(1, len(e.IDs))
+		}
+	}
+	if pos != 2 {
+		t.Errorf("%d purchase orders created over both posts, want 2 (journal had %d entries before retry)", pos, before)
+	}
+}
