@@ -39,6 +39,10 @@ type Shop struct {
 	GiftProduct     int `json:"gift_product,omitempty"`
 	// SalesJournal is the account.journal id of the shop's sales.
 	SalesJournal int `json:"sales_journal,omitempty"`
+	// StockLocation is the Odoo stock.location whose available quantity
+	// (children included) is pushed; imported products get a stock-sync
+	// record there (0: none made automatically).
+	StockLocation int `json:"stock_location,omitempty"`
 	// Credentials of the platform API.
 	AppKey     string `json:"app_key"`
 	AppSecret  string `json:"app_secret,omitempty"`
