@@ -92,7 +92,8 @@ func (r *run) distribution(ctx context.Context) error {
 		key := strconv.Itoa(src) + ">" + strconv.Itoa(dst)
 		t := byPair[key]
 		if t == nil {
-			pts, err := r.s.Search(ctx, "stock.picking.type", odoo.Domain{odoo.Term("name", "=", "Internal Transfers"), odoo.Term("default_location_src_id", "=", src)}, odoo.Query{Limit: 1})
+			// D29 fixed: by code, not by the English name "Internal Transfers".
+			pts, err := r.s.Search(ctx, "stock.picking.type", odoo.Domain{odoo.Term("code", "=", "internal"), odoo.Term("default_location_src_id", "=", src)}, odoo.Query{Limit: 1})
 			if err != nil {
 				return fmt.Errorf("find internal transfer type: %w", err)
 			}
@@ -171,17 +172,16 @@ func (r *run) distribution(ctx context.Context) error {
 	return err
 }
 
-// stockLocations maps warehouse id → its first internal "Stock" location.
+// stockLocations maps warehouse id → its stock location (lot_stock_id;
+// D29 fixed: the addon matches location names like 'Stock').
 func (r *run) stockLocations(ctx context.Context) (map[int]int, error) {
-	recs, err := r.s.SearchRead(ctx, "stock.location", odoo.Domain{odoo.Term("name", "like", "Stock"), odoo.Term("usage", "=", "internal")}, odoo.Query{Fields: []string{"warehouse_id"}})
+	recs, err := r.s.SearchRead(ctx, "stock.warehouse", odoo.Domain{}, odoo.Query{Fields: []string{"lot_stock_id"}})
 	if err != nil {
-		return nil, fmt.Errorf("read stock locations: %w", err)
+		return nil, fmt.Errorf("read warehouse stock locations: %w", err)
 	}
 	out := map[int]int{}
-	for _, l := range recs {
-		if wh := l.M2OID("warehouse_id"); wh != 0 && out[wh] == 0 {
-			out[wh] = l.ID()
-		}
+	for _, w := range recs {
+		out[w.ID()] = w.M2OID("lot_stock_id")
 	}
 	return out, nil
 }

@@ -28,8 +28,10 @@ type Options struct {
 	Mode       int    // 1 complete plan, 2 incremental, 3 further pages
 	ActualUser string // login; mode 2 only
 	CompanyID  int    // 0 when the request named no company
-	// FixD27 converts MO dates from the user's time zone like all other
-	// dates; off by default to match the addon (defect D27).
+	// FixD27 is the option of defect D27 (mode-2 merging adds a
+	// frePPLe-UoM quantity to a purchase-UoM line). plangate keeps the
+	// line in the frePPLe UoM, so the sum is right either way; the option
+	// is accepted and has no effect yet.
 	FixD27 bool
 	// OneByOne writes one call per record instead of batches (benchmark
 	// baseline).
@@ -176,10 +178,7 @@ func (im *Importer) Validate(ctx context.Context, raw []*xmlschema.PlanRecord, l
 			return nil, bad(pr, "bad quantity %q", r.QtyRaw)
 		}
 		r.Qty = q
-		dloc := loc
-		if r.Type == "MO" && !o.FixD27 {
-			dloc = time.UTC // D27: the addon stores MO dates unconverted
-		}
+		dloc := loc // MO dates too: D26 (the addon leaves them unconverted) is fixed
 		if v := pr.Attr("start"); v != "" {
 			if r.Start, err = parseDate(v, dloc); err != nil {
 				return nil, bad(pr, "bad start date %q", v)

@@ -3,6 +3,7 @@ package planimport
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -139,19 +140,27 @@ func (r *run) purchaseCreates(ctx context.Context) error {
 		q.id = ids[i]
 	}
 	// Lines.
-	keys, vals = nil, nil
+	// Lines in file order, as the addon creates them.
+	var lines []*poLine
+	lineRFQ := map[*poLine]*rfq{}
 	for _, q := range order {
 		for _, l := range q.lines {
-			key := "pol:" + strconv.Itoa(l.recs[0].Index)
-			if _, ok := r.done(key); ok {
-				continue
-			}
-			keys = append(keys, key)
-			vals = append(vals, map[string]any{
-				"order_id": q.id, "product_id": l.product, "product_qty": l.qty,
-				"product_uom": l.uom, "date_planned": l.date.Format(odooTime),
-			})
+			lines = append(lines, l)
+			lineRFQ[l] = q
 		}
+	}
+	sort.Slice(lines, func(a, b int) bool { return lines[a].recs[0].Index < lines[b].recs[0].Index })
+	keys, vals = nil, nil
+	for _, l := range lines {
+		key := "pol:" + strconv.Itoa(l.recs[0].Index)
+		if _, ok := r.done(key); ok {
+			continue
+		}
+		keys = append(keys, key)
+		vals = append(vals, map[string]any{
+			"order_id": lineRFQ[l].id, "product_id": l.product, "product_qty": l.qty,
+			"product_uom": l.uom, "date_planned": l.date.Format(odooTime),
+		})
 	}
 	if _, err := r.createAll(ctx, "purchase.order.line", keys, vals); err != nil {
 		return err
