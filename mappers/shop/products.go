@@ -16,6 +16,7 @@ type ProductResult struct {
 	Created  int `json:"created"`  // templates created
 	Updated  int `json:"updated"`  // templates written again
 	Variants int `json:"variants"` // products created
+	Same     int `json:"same"`     // mapped and not modified since: untouched
 }
 
 // ImportProducts imports a shop's on-sale items modified in [from, to):
@@ -74,6 +75,10 @@ func (s *Service) importItem(ctx context.Context, sh store.Shop, it Item, res *P
 		return err
 	}
 	tmpl := prev.Template
+	if mapped && prev.Modified == FormatTime(it.Modified) {
+		res.Same++
+		return nil
+	}
 	if mapped {
 		if err := o.Write(ctx, "product.template", []int{tmpl}, tmplVals); err != nil {
 			return errf("update product.template", err)
