@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -175,5 +176,106 @@ func TestImportResumeAfterFault(t *testing.T) {
 	}
 	if pos != 2 {
 		t.Errorf("%d purchase orders created over both posts, want 2 (journal had %d entries before retry)", pos, before)
+	}
+}
+
+// uiBody builds a body like the UI export's (spec §4.1): LF lines with
+// a few CRLF, the fixed **MessageBoundary**.
+func uiBody(fields [][2]string, file []byte) (string, []byte) {
+	const boundary = "**MessageBoundary**"
+	var b bytes.Buffer
+	for _, f := range fields {
+		b.WriteString("--" + boundary + "\nContent-Disposition: form-data; name=\"" + f[0] + "\"\r\n\n" + f[1] + "\r\n")
+	}
+	b.WriteString("--" + boundary + "\nContent-Disposition: file; name=\"frePPLe plan\"; filename=\"frepple_plan.xml\"\nContent-Type: application/xml\n\n")
+	b.Write(file)
+	b.WriteString("\n--" + boundary + "--\n")
+	return "multipart/form-data; boundary=" + boundary, b.Bytes()
+}
+
+func (r *importRig) postUI(t *testing.T, fields [][2]string, file []byte) (int, string) {
+	t.Helper()
+	ct, body := uiBody(fields, file)
+	q := url.Values{"database": {"odoo17"}, "company": {"My Company (San Francisco)"}}
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, r.gw.URL+"/frepple/xml?"+q.Encode(), bytes.NewReader(body))
+	req.Header.Set("Content-Type", ct)
+	req.SetBasicAuth("admin", "admin")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// createdLines returns the purchase.order.line create values journaled by the emulator.
+func createdLines(e *odooemu.Emulator) []map[string]any {
+	var out []map[string]any
+	for _, j := range e.Journal() {
+		if j.Model == "purchase.order.line" && j.Method == "create" {
+			out = append(out, j.Values)
+		}
+	}
+	return out
+}
+
+func TestImportModes(t *testing.T) {
+	cases := []struct {
+		name       string
+		fields     [][2]string
+		wantReply  string
+		wantLines  int     // purchase lines created
+		firstQty   float64 // quantity of the first line
+		actualUser int     // responsible user expected on RFQs (mode 2)
+	}{
+		{"mode 1", [][2]string{{"mode", "1"}}, "Removed 0 old draft purchase orders\nRemoved 0 old draft manufacturing orders\nProcessed 5 uploaded procurement orders\nProcessed 2 uploaded manufacturing orders", 4, 4, 0},
+		{"mode 2 merges per product and supplier", [][2]string{{"mode", "2"}, {"actual_user", "admin"}}, "Processed 5 uploaded procurement orders\nProcessed 2 uploaded manufacturing orders", 3, 14, 2},
+		{"mode 3", [][2]string{{"mode", "3"}}, "Processed 5 uploaded procurement orders\nProcessed 2 uploaded manufacturing orders", 4, 4, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := startImportRig(t)
+			status, body := r.postUI(t, c.fields, r.plan)
+			if status != 200 || body != c.wantReply {
+				t.Fatalf("status %d body %q, want %q", status, body, c.wantReply)
+			}
+			lines := createdLines(r.emu)
+			if len(lines) != c.wantLines {
+				t.Fatalf("%d lines created, want %d: %v", len(lines), c.wantLines, lines)
+			}
+			if q, _ := lines[0]["product_qty"].(float64); q != c.firstQty {
+				t.Errorf("first line quantity %v, want %v", lines[0]["product_qty"], c.firstQty)
+			}
+			for _, j := range r.emu.Journal() {
+				if j.Model == "purchase.order" && j.Method == "create" {
+					uid, set := j.Values["user_id"]
+					if set != (c.actualUser != 0) || (set && fmt.Sprint(uid) != fmt.Sprint(c.actualUser)) {
+						t.Errorf("RFQ user_id %v, want %d", uid, c.actualUser)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestImportTimezone(t *testing.T) {
+	// The demo connector user is in Europe/Brussels (UTC+1 in November):
+	// PO-PROP-1 starts 2026-11-24 10:00 local = 09:00 UTC.
+	r := startImportRig(t)
+	if status, body := r.post(t, "1", r.plan); status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	var got []string
+	for _, j := range r.emu.Journal() {
+		if j.Model == "purchase.order" && j.Method == "write" {
+			if d, ok := j.Values["date_order"].(string); ok {
+				got = append(got, d)
+			}
+		}
+	}
+	want := []string{"2026-11-24 09:00:00", "2026-11-26 07:00:00"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("RFQ dates %v, want %v", got, want)
 	}
 }
