@@ -1,0 +1,66 @@
+package xmlschema
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestPlanReader(t *testing.T) {
+	doc := `<?xml version="1.0"?>
+<plan><operationplans>
+<operationplan reference="A" ordertype="PO" item_id="1,5"/>
+<operationplan reference="MO-1" ordertype="MO">
+<workorder operation="x - 2" start="s" end="e"><resource name="R" id="1" quantity="2"/><item id="3"/></workorder>
+</operationplan>
+<operationplan reference="W" ordertype="WO"><resource name="P" id="6"/></operationplan>
+</operationplans></plan>`
+	pr := NewPlanReader(strings.NewReader(doc))
+	var got []*PlanRecord
+	for {
+		r, err := pr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d records, want 3", len(got))
+	}
+	if got[0].Line != 3 || got[0].Attr("item_id") != "1,5" {
+		t.Errorf("record 1: line %d attrs %v", got[0].Line, got[0].Attrs)
+	}
+	if len(got[1].Workorders) != 1 || len(got[1].Workorders[0].Resources) != 1 || got[1].Workorders[0].Resources[0].Quantity != "2" || len(got[1].Resources) != 0 {
+		t.Errorf("MO workorders %+v resources %+v", got[1].Workorders, got[1].Resources)
+	}
+	if len(got[2].Resources) != 1 || got[2].Resources[0].ID != "6" {
+		t.Errorf("WO resources %+v", got[2].Resources)
+	}
+}
+
+func TestPlanReaderRejects(t *testing.T) {
+	cases := []struct{ name, doc, want string }{
+		{"doctype", `<!DOCTYPE plan><plan/>`, "DOCTYPE"},
+		{"entity", `<!DOCTYPE plan [<!ENTITY a "b">]><plan><operationplans><operationplan reference="&a;"/></operationplans></plan>`, "DOCTYPE"},
+		{"undeclared entity", `<plan><operationplans><operationplan reference="&a;"/></operationplans></plan>`, "entity"},
+		{"truncated", `<plan><operationplans><operationplan reference="a">`, "unexpected"},
+		{"outside container", `<plan><operationplan reference="a"/></plan>`, "outside"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			pr := NewPlanReader(strings.NewReader(c.doc))
+			var err error
+			for err == nil {
+				_, err = pr.Next()
+			}
+			var se *PlanSyntaxError
+			if !errors.As(err, &se) || !strings.Contains(se.Msg, c.want) {
+				t.Fatalf("err %v, want a syntax error with %q", err, c.want)
+			}
+		})
+	}
+}
