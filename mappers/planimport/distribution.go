@@ -82,7 +82,7 @@ func (r *run) distribution(ctx context.Context) error {
 		}
 		src, dst := stockLoc[ow], stockLoc[dw]
 		if src == 0 || dst == 0 {
-			r.im.Log.Warn("distribution order skipped: no stock location", "record", rec.Name())
+			r.im.logger().Warn("distribution order skipped: no stock location", "record", rec.Name())
 			continue
 		}
 		date := r.im.now()
@@ -98,7 +98,7 @@ func (r *run) distribution(ctx context.Context) error {
 				return fmt.Errorf("find internal transfer type: %w", err)
 			}
 			if len(pts) == 0 {
-				r.im.Log.Warn("distribution order skipped: no internal transfer type", "record", rec.Name())
+				r.im.logger().Warn("distribution order skipped: no internal transfer type", "record", rec.Name())
 				continue
 			}
 			t = &transfer{key: key, originWH: o, destWH: d, src: src, dst: dst, pickType: pts[0], date: date, origin: rec.Origin, moveByProd: map[int]*move{}}

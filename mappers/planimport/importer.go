@@ -381,6 +381,13 @@ func (im *Importer) now() time.Time {
 	return time.Now().UTC()
 }
 
+func (im *Importer) logger() *slog.Logger {
+	if im.Log != nil {
+		return im.Log
+	}
+	return slog.Default()
+}
+
 func (im *Importer) batch() int {
 	if im.BatchSize > 0 {
 		return im.BatchSize
