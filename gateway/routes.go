@@ -18,5 +18,6 @@ func (s *Server) routes() *httprouter.Router {
 	}
 	rt.HandlerFunc(http.MethodGet, "/frepple/state", s.handleState)
 	rt.HandlerFunc(http.MethodGet, "/healthz", s.handleHealthz)
+	s.shopRoutes(rt)
 	return rt
 }
