@@ -279,3 +279,22 @@ func TestImportTimezone(t *testing.T) {
 		t.Errorf("RFQ dates %v, want %v", got, want)
 	}
 }
+
+// A new mode-1 plan removes the draft RFQs and MOs the previous one
+// created (spec §4.4), as in golden_import/second_post_response.txt;
+// the identical plan posted again changes nothing instead.
+func TestImportCleanupOfPreviousPlan(t *testing.T) {
+	r := startImportRig(t)
+	if status, body := r.post(t, "1", r.plan); status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	want, err := os.ReadFile(filepath.Join(goldenImport, "second_post_response.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := append(append([]byte{}, r.plan...), '\n') // another plan: other bytes
+	status, body := r.post(t, "1", next)
+	if status != 200 || body != string(want) {
+		t.Fatalf("status %d body %q, want %q", status, body, want)
+	}
+}
