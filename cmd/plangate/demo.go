@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/plangate/plangate/fixtures/datasets"
+	"github.com/plangate/plangate/fixtures/fakeshop"
 	"github.com/plangate/plangate/fixtures/odooemu"
 )
 
@@ -61,6 +62,8 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	cfg.Odoo.URL = esrv.URL
 	cfg.Odoo.Database = ds.Database
 	companies := companyNames(ds)
+	fake := fakeshop.Start(fakeshop.New())
+	defer fake.Close()
 	return serveGateway(ctx, env, cfg, log, func(base string) {
 		w := env.stdout
 		fmt.Fprintln(w, "plangate demo is running.")
@@ -71,6 +74,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 			fmt.Fprintf(w, "  Company %q:\n    open %s/frepple/xml?%s\n", c, base, q.Encode())
 		}
 		fmt.Fprintln(w, "  Log in as admin / admin when the browser asks. Ctrl-C stops.")
+		printShopDemo(w, fake.URL, esrv.URL, ds.Database)
 	})
 }
 
