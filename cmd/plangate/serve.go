@@ -12,6 +12,7 @@ import (
 
 	"github.com/plangate/plangate/gateway"
 	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/mappers/shop"
 	"github.com/plangate/plangate/store"
 )
 
@@ -79,6 +80,9 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 		MaxConcurrentExports: cfg.Limits.MaxConcurrentExports,
 		Now:                  now,
 	}, t, st, log)
+	if st != nil {
+		srv.SetShops(&shop.Service{Store: st, Log: log})
+	}
 	return srv, st, nil
 }
 
