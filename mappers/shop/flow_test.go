@@ -271,3 +271,53 @@ func TestMissedAndOverlappingImports(t *testing.T) {
 		t.Errorf("still missing %v", missing)
 	}
 }
+
+func TestReimportUpdates(t *testing.T) {
+	ctx := context.Background()
+	f := startFlow(t)
+	if _, err := f.svc.ImportProducts(ctx, "demo", winFrom, winTo); err != nil {
+		t.Fatal(err)
+	}
+	count := func(model string) int {
+		n, err := f.svc.Odoo.SearchCount(ctx, model, odoo.Domain{}, odoo.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	tmpls, prods, vals := count("product.template"), count("product.product"), count("product.attribute.value")
+	// The seller renames the T-shirt and adds a blue L.
+	f.fp.EditItem(610000000002, time.Date(2026, 11, 22, 10, 0, 0, 0, shop.Beijing), func(it *fakeshop.Item) {
+		it.Title = "Organic Cotton T-Shirt"
+		it.SKUs = append(it.SKUs, fakeshop.SKU{ID: "4100000000024", OuterID: "TEE-BLU-L",
+			Properties: "1627207:28338:颜色:蓝色;20509:28316:尺码:L", Price: "62.00", Quantity: 5})
+	})
+	r, err := f.svc.ImportProducts(ctx, "demo", winFrom, winTo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Updated != 1 || r.Same != 2 || r.Created != 0 || r.Variants != 1 {
+		t.Errorf("re-import = %+v, want 1 updated, 2 same, 1 new variant", r)
+	}
+	if got := count("product.template"); got != tmpls {
+		t.Errorf("templates %d → %d: re-import duplicated", tmpls, got)
+	}
+	if got := count("product.product"); got != prods+1 {
+		t.Errorf("products %d → %d, want one more", prods, got)
+	}
+	// Blue and L existed already: no new attribute value.
+	if got := count("product.attribute.value"); got != vals {
+		t.Errorf("attribute values %d → %d, want unchanged", vals, got)
+	}
+	m, ok, err := f.st.ItemMapping("demo", "610000000002", "")
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	recs, err := f.svc.Odoo.Read(ctx, "product.template", []int{m.Template}, odoo.Query{Fields: []string{"name", "attribute_line_ids"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs[0].String("name") != "Organic Cotton T-Shirt" || len(recs[0].IDs("attribute_line_ids")) != 2 {
+		t.Errorf("template after re-import = %v", recs[0])
+	}
+}
