@@ -11,6 +11,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/plangate/plangate/mappers/export"
 	"github.com/plangate/plangate/mappers/odoo"
 	"github.com/plangate/plangate/store"
 )
@@ -33,6 +34,13 @@ type Config struct {
 	MaxConcurrentExports int
 	// Now fixes the clock for reproducible documents; nil means time.Now.
 	Now func() time.Time
+	// Modes says what each export mode writes; nil means the addon's.
+	Modes export.Modes
+	// Fixes switches on corrections of addon defects that change documents.
+	Fixes export.Fixes
+	// CacheMargin is subtracted from write_date watermarks of incremental
+	// extraction, for clock skew between Odoo's workers (0: none).
+	CacheMargin time.Duration
 }
 
 // CompanyConfig are settings of one company.

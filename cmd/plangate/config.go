@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/plangate/plangate/gateway"
+	"github.com/plangate/plangate/mappers/export"
 )
 
 // Config is the whole configuration. The YAML file uses these keys; every
@@ -55,6 +56,13 @@ type Config struct {
 		Delta         float64 `yaml:"delta"`
 		Apps          string  `yaml:"apps"`
 		Output        string  `yaml:"output"`
+		Refresh       bool    `yaml:"refresh"`
+		// Modes says what each mode extracts (default: the addon's).
+		Modes export.Modes `yaml:"modes"`
+		// Fixes switches on corrections of the addon's defects (all off: identical documents).
+		Fixes export.Fixes `yaml:"fixes"`
+		// CacheMargin is subtracted from write_date watermarks (clock skew).
+		CacheMargin time.Duration `yaml:"cache_margin"`
 	} `yaml:"export"`
 	Emulator struct {
 		Dataset string `yaml:"dataset"` // directory of a dataset; empty: the embedded demo
@@ -78,6 +86,7 @@ func defaultConfig() Config {
 	c.Limits.ShutdownTimeout = 30 * time.Second
 	c.Export.Mode = 1
 	c.Export.Delta = 999
+	c.Export.CacheMargin = time.Minute
 	return c
 }
 
@@ -139,6 +148,8 @@ func exportOptions(c *Config) []option {
 		{"user", "odoo.user", "Odoo login", &c.Odoo.User},
 		{"password", "odoo.password", "Odoo password (prefer PLANGATE_ODOO_PASSWORD)", &c.Odoo.Password},
 		{"o", "export.output", "write the document to this file instead of stdout", &c.Export.Output},
+		{"store", "store", "bbolt state file: record the run and serve cacheable sections incrementally", &c.Store},
+		{"refresh", "export.refresh", "ignore the cache: read everything from Odoo (a cold run) and refill it", &c.Export.Refresh},
 		{"now", "now", "fix the clock (YYYY-MM-DDTHH:MM:SS, UTC) for reproducible documents", &c.Now},
 	}
 }
@@ -207,6 +218,11 @@ func loadConfig(env *cliEnv, name string, args []string, groups ...func(*Config)
 			return nil, nil, errHelp
 		}
 		return nil, nil, errUsage
+	}
+	if cfg.Export.Modes != nil {
+		if err := cfg.Export.Modes.Validate(); err != nil {
+			return nil, nil, fmt.Errorf("config: %w", err)
+		}
 	}
 	return &cfg, fs, nil
 }

@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/plangate/plangate/mappers/export"
 	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/store"
 )
 
 func init() {
@@ -70,8 +72,31 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 		defer os.Remove(tmp.Name())
 		w = tmp
 	}
-	x := &export.Exporter{Session: sess, Logger: log}
+	x := &export.Exporter{Session: sess, Logger: log, Modes: cfg.Export.Modes, Fixes: cfg.Export.Fixes}
+	var st *store.Store
+	if cfg.Store != "" {
+		st, err = store.Open(cfg.Store, store.Options{})
+		if err != nil {
+			log.Error("state file unusable; exporting without cache", "path", cfg.Store, "err", err)
+		} else {
+			defer st.Close()
+			x.Cache, x.CacheMargin, x.Refresh = st, cfg.Export.CacheMargin, cfg.Export.Refresh
+		}
+	}
+	start := time.Now()
 	stats, err := x.Export(ctx, w, p)
+	if st != nil {
+		run := store.Run{ID: store.NewRunID(start), Database: db, Company: p.Company, Mode: p.Mode, Start: start.UTC(), End: time.Now().UTC(),
+			Sections: stats.Sections, Bytes: stats.Bytes, Duration: stats.Duration, Calls: stats.Calls, CacheHits: stats.CacheHits,
+			CacheMisses: stats.CacheMisses, Cached: stats.CacheHits > 0, Watermarks: stats.Watermarks,
+			Params: map[string]string{"source": "cli", "login": cfg.Odoo.User, "refresh": fmt.Sprint(cfg.Export.Refresh)}}
+		if err != nil {
+			run.Error = err.Error()
+		}
+		if serr := st.SaveRun(run); serr != nil {
+			log.Warn("could not record the extraction", "err", serr)
+		}
+	}
 	if err != nil {
 		if tmp != nil {
 			tmp.Close()

@@ -79,6 +79,9 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 		MaxBodyBytes:         cfg.Limits.MaxBody,
 		MaxConcurrentExports: cfg.Limits.MaxConcurrentExports,
 		Now:                  now,
+		Modes:                cfg.Export.Modes,
+		Fixes:                cfg.Export.Fixes,
+		CacheMargin:          cfg.Export.CacheMargin,
 	}, t, st, log)
 	if st != nil {
 		srv.SetShops(&shop.Service{Store: st, Log: log})

@@ -36,12 +36,12 @@ type Params struct {
 type Fixes struct {
 	// D9 exports leaves with their time of day in the calendar's zone
 	// instead of truncating them to UTC dates.
-	D9 bool
+	D9 bool `yaml:"d9" json:"d9"`
 	// D12 exports lunch in two-week calendars as non-working time and uses
 	// Odoo's own week parity instead of ISO week numbers.
-	D12 bool
+	D12 bool `yaml:"d12" json:"d12"`
 	// D14 keeps every subcontractor of a product, not only the last one.
-	D14 bool
+	D14 bool `yaml:"d14" json:"d14"`
 }
 
 // Stats summarise one export.
@@ -76,6 +76,8 @@ type Exporter struct {
 	CacheMargin time.Duration
 	// Refresh forces a cold read of cacheable sections (and refills the cache).
 	Refresh bool
+	// Fixes are applied to every export unless Params.Fixes sets its own.
+	Fixes Fixes
 }
 
 // Export writes the document for p to w. An error after bytes were
@@ -83,6 +85,9 @@ type Exporter struct {
 // pass for complete.
 func (x *Exporter) Export(ctx context.Context, w io.Writer, p Params) (Stats, error) {
 	start := time.Now()
+	if p.Fixes == (Fixes{}) {
+		p.Fixes = x.Fixes
+	}
 	r, err := x.newRun(ctx, w, p)
 	if err != nil {
 		return Stats{}, err

@@ -189,7 +189,7 @@ func (in *incremental) relatedState(ctx context.Context, model string, want []st
 
 func (in *incremental) countCall() {
 	in.mu.Lock()
-	in.countCall()
+	in.stats.Calls++
 	in.mu.Unlock()
 }
 
