@@ -28,7 +28,16 @@ func loadDataset(cfg *Config) (*odooemu.Dataset, error) {
 		}
 		return ds, nil
 	}
-	return odooemu.Load(datasets.Demo(), ".")
+	ds, err := odooemu.Load(datasets.Demo(), ".")
+	if err != nil {
+		return nil, err
+	}
+	// The demo adds what the dump lacks: skills, an archived unit still in
+	// use, names with &, <, quotes and non-ASCII letters.
+	if err := odooemu.ApplyExtension(ds, datasets.Demo(), "extension.json"); err != nil {
+		return nil, err
+	}
+	return ds, nil
 }
 
 func companyNames(ds *odooemu.Dataset) []string {

