@@ -119,10 +119,13 @@ func decodeJSON(raw json.RawMessage) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, &Error{Op: "decode", Kind: KindOther, Err: err}
 	}
-	return fixNumbers(v), nil
+	return FromJSON(v), nil
 }
 
-func fixNumbers(v any) any {
+// FromJSON turns a value decoded with json.Decoder.UseNumber into the
+// shapes XML-RPC yields: whole numbers int64, other numbers float64, null
+// as Odoo's False. Lists and objects are converted in place.
+func FromJSON(v any) any {
 	switch x := v.(type) {
 	case json.Number:
 		if i, err := x.Int64(); err == nil {
@@ -132,12 +135,12 @@ func fixNumbers(v any) any {
 		return f
 	case []any:
 		for i, e := range x {
-			x[i] = fixNumbers(e)
+			x[i] = FromJSON(e)
 		}
 		return x
 	case map[string]any:
 		for k, e := range x {
-			x[k] = fixNumbers(e)
+			x[k] = FromJSON(e)
 		}
 		return x
 	case nil:
