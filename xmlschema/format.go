@@ -24,7 +24,9 @@ func DateMidnight(t time.Time) string { return t.Format("2006-01-02") + "T00:00:
 // addon builds: P<d>DT<h>H<m>M<s>S with integer parts. Negative durations
 // borrow from the days as Python does (-1 minute is P-1DT23H59M0S).
 func Timedelta(d time.Duration) string {
-	secs := int64(math.Floor(d.Seconds()))
+	// Integer floor: d.Seconds() is a float64 and rounds durations a
+	// nanosecond short of a whole second up once they exceed ~52 days.
+	secs := floorDiv(int64(d), int64(time.Second))
 	days := floorDiv(secs, 86400)
 	rem := secs - days*86400
 	h := rem / 3600
