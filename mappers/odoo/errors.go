@@ -123,6 +123,27 @@ func newFault(op, model string, code any, fault string) *Error {
 	return &Error{Op: op, Model: model, Kind: classifyFault(fault), Code: code, Fault: fault}
 }
 
+// xmlrpcFaultKind classifies an XML-RPC fault. Odoo's /xmlrpc/2 endpoints
+// (xmlrpc_handle_exception_int) send the exception class only as the fault
+// code, with the bare message as the fault string: 3 AccessDenied,
+// 4 AccessError, 2 UserError and its subclasses (ValidationError,
+// MissingError, RedirectWarning); 1 carries a traceback naming the class.
+func xmlrpcFaultKind(code int, fault string) Kind {
+	k := classifyFault(fault)
+	switch code {
+	case 3:
+		return KindAuth
+	case 4:
+		return KindAccess
+	case 2:
+		if k == KindNotFound || strings.Contains(fault, "does not exist or has been deleted") {
+			return KindNotFound // MissingError, or "Object x doesn't exist"
+		}
+		return KindInvalid
+	}
+	return k
+}
+
 func newTransport(op, model string, err error) *Error {
 	return &Error{Op: op, Model: model, Kind: KindTransient, Err: fmt.Errorf("transport: %w", err)}
 }

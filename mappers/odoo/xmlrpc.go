@@ -74,7 +74,9 @@ func (x *XMLRPC) call(ctx context.Context, service, model, method, rpcMethod str
 	if ferr := r.Err(); ferr != nil {
 		var f xmlrpc.FaultError
 		if errors.As(ferr, &f) {
-			return nil, newFault(op, model, f.Code, f.String)
+			e := newFault(op, model, f.Code, f.String)
+			e.Kind = xmlrpcFaultKind(f.Code, f.String)
+			return nil, e
 		}
 		return nil, &Error{Op: op, Model: model, Kind: KindOther, Err: fmt.Errorf("decode fault: %w", ferr)}
 	}
