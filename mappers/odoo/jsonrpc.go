@@ -104,6 +104,9 @@ func (j *JSONRPC) call(ctx context.Context, service, model, method, rpcMethod st
 		e.Detail = out.Error.Data.Debug
 		return nil, e
 	}
+	if out.Result == nil { // a null result arrives as the text "null"; nil is an absent member
+		return nil, &Error{Op: op, Model: model, Kind: KindOther, Err: fmt.Errorf("decode response: neither result nor error in %.100q", data)}
+	}
 	return decodeJSON(out.Result)
 }
 
