@@ -33,9 +33,13 @@ func loadDataset(cfg *Config) (*odooemu.Dataset, error) {
 		return nil, err
 	}
 	// The demo adds what the dump lacks: skills, an archived unit still in
-	// use, names with &, <, quotes and non-ASCII letters.
-	if err := odooemu.ApplyExtension(ds, datasets.Demo(), "extension.json"); err != nil {
-		return nil, err
+	// use, names with &, <, quotes and non-ASCII letters (extension.json);
+	// two more warehouses with stock and coordinates for order sourcing
+	// (oms.json).
+	for _, ext := range datasets.DemoExtensions {
+		if err := odooemu.ApplyExtension(ds, datasets.Demo(), ext); err != nil {
+			return nil, err
+		}
 	}
 	return ds, nil
 }

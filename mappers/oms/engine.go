@@ -1,0 +1,149 @@
+package oms
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// source runs an organization's rules over the pending lines: the heart of
+// the engine. It fills run.Rules, run.Allocations and run.Fulfilled.
+func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lineRefs, allowed func(*Warehouse) bool, customer *Point) {
+	type key struct{ warehouse, product int }
+	// left is the stock not yet given to a kept allocation of this run.
+	left := map[key]float64{}
+	base := map[int]Group{}
+	for _, l := range lines {
+		if _, done := base[l.Product]; done {
+			continue
+		}
+		g := sn.candidates(l.Product, allowed)
+		base[l.Product] = g
+		for _, c := range g {
+			left[key{c.Warehouse, c.Product}] = c.Available
+		}
+	}
+	pending := lines
+	var kept []Allocation
+	for _, r := range or.rules {
+		rr := RuleRun{Rule: r.name, Partial: r.partial}
+		// The rule's input: pending products' stock still left, in warehouse order.
+		seen := map[int]bool{}
+		for _, l := range pending {
+			if seen[l.Product] {
+				continue
+			}
+			seen[l.Product] = true
+			for _, c := range base[l.Product] {
+				if q := left[key{c.Warehouse, c.Product}]; q > qtyEpsilon {
+					c.Available = q
+					rr.Input = append(rr.Input, c)
+				}
+			}
+		}
+		g := rr.Input
+		for _, c := range r.criteria {
+			in := &Input{Lines: pending, Group: g, Warehouses: sn.Warehouses, Customer: customer}
+			t0 := time.Now()
+			out := c.alg.Apply(in)
+			out.sortStable()
+			rr.Criteria = append(rr.Criteria, CriterionRun{Criterion: c.name, Final: c.final, Output: out, Log: in.log, Duration: time.Since(t0)})
+			g = out
+			if c.final {
+				rr.Log = append(rr.Log, "criterion "+c.name+" is final: remaining criteria skipped")
+				break
+			}
+		}
+		// Allocation: each line, whole, to the first candidate of its
+		// product with the quantity still left in this rule.
+		byProduct := map[int][]Candidate{}
+		for _, c := range g {
+			byProduct[c.Product] = append(byProduct[c.Product], c)
+		}
+		ruleLeft := map[key]float64{}
+		var placed []Allocation
+		var rest []PendingLine
+		for _, l := range pending {
+			ok := false
+			for _, c := range byProduct[l.Product] {
+				k := key{c.Warehouse, c.Product}
+				q, seen := ruleLeft[k]
+				if !seen {
+					q = math.Min(c.Available, left[k])
+				}
+				if q >= l.Qty-qtyEpsilon {
+					ruleLeft[k] = q - l.Qty
+					placed = append(placed, refs.allocation(l, sn, c.Warehouse, r.name))
+					ok = true
+					break
+				}
+				ruleLeft[k] = q
+			}
+			if !ok {
+				rest = append(rest, l)
+				rr.Unplaced = append(rr.Unplaced, l.ID)
+			}
+		}
+		rr.Placed = placed
+		switch {
+		case len(rest) == 0:
+			rr.Outcome = OutcomeFulfilled
+		case len(placed) == 0:
+			rr.Outcome = OutcomeNothing
+		case r.partial:
+			rr.Outcome = OutcomePartial
+		default:
+			rr.Outcome = OutcomeDiscarded
+			rr.Placed = nil
+		}
+		if rr.Outcome == OutcomeFulfilled || rr.Outcome == OutcomePartial {
+			kept = append(kept, placed...)
+			for _, a := range placed {
+				left[key{a.Warehouse.ID, a.Product.ID}] -= a.Qty
+			}
+			pending = rest
+		}
+		run.Rules = append(run.Rules, rr)
+		if len(pending) == 0 {
+			break
+		}
+	}
+	run.Fulfilled = len(pending) == 0
+	if run.Fulfilled {
+		run.Allocations = kept
+		return
+	}
+	run.Allocations = []Allocation{}
+	ids := make([]string, len(pending))
+	for i, l := range pending {
+		ids[i] = l.ID
+	}
+	run.Log = append(run.Log, fmt.Sprintf("no rule completed the order (not placed: %s): empty proposal", strings.Join(ids, ", ")))
+}
+
+// lineRefs labels what allocations name.
+type lineRefs struct {
+	products  map[int]*Product
+	uoms      map[int]*UOM
+	companies map[int]*Company
+}
+
+func (lr lineRefs) allocation(l PendingLine, sn *Snapshot, warehouse int, ruleName string) Allocation {
+	w := sn.Warehouses[warehouse]
+	p := lr.products[l.Product]
+	a := Allocation{
+		Line:      l.ID,
+		Warehouse: Ref{ID: w.ID, SearchKey: w.Code, Identifier: w.Name},
+		Product:   Ref{ID: p.ID, SearchKey: p.Code, Identifier: p.Name},
+		Qty:       l.Qty,
+		Rule:      ruleName,
+	}
+	if c := lr.companies[w.Company]; c != nil {
+		a.Organization = Ref{ID: c.ID, SearchKey: c.Name, Identifier: c.Name}
+	}
+	if u := lr.uoms[p.UOM]; u != nil {
+		a.UOM = Ref{ID: u.ID, SearchKey: u.Name, Identifier: u.Name}
+	}
+	return a
+}

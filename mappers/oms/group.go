@@ -1,0 +1,140 @@
+package oms
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Candidate is stock one warehouse could ship of one product.
+type Candidate struct {
+	Warehouse int     `json:"warehouse"`
+	Product   int     `json:"product"`
+	Available float64 `json:"available"` // in the product's unit
+	Priority  float64 `json:"priority"`  // lower ships first
+}
+
+// Group is the candidates a criterion reads or writes, in priority order.
+type Group []Candidate
+
+// Filter returns the candidates keep accepts, in order.
+func (g Group) Filter(keep func(Candidate) bool) Group {
+	out := make(Group, 0, len(g))
+	for _, c := range g {
+		if keep(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Reprioritize returns a copy with each priority set by prio.
+func (g Group) Reprioritize(prio func(Candidate) float64) Group {
+	out := slices.Clone(g)
+	for i := range out {
+		out[i].Priority = prio(out[i])
+	}
+	return out
+}
+
+// Warehouses lists the group's warehouses by their best candidate's place.
+func (g Group) Warehouses() []int {
+	seen := make(map[int]bool)
+	var out []int
+	for _, c := range g {
+		if !seen[c.Warehouse] {
+			seen[c.Warehouse] = true
+			out = append(out, c.Warehouse)
+		}
+	}
+	return out
+}
+
+// sortStable orders by priority; equal priorities keep their order, so the
+// order left by earlier criteria breaks ties.
+func (g Group) sortStable() {
+	slices.SortStableFunc(g, func(a, b Candidate) int {
+		switch {
+		case a.Priority < b.Priority:
+			return -1
+		case a.Priority > b.Priority:
+			return 1
+		}
+		return 0
+	})
+}
+
+// PendingLine is a ticket line still to place, in the product's unit.
+type PendingLine struct {
+	ID      string  `json:"id"`
+	Product int     `json:"product"`
+	Qty     float64 `json:"qty"`
+}
+
+// Point is a place on Earth in degrees.
+type Point struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
+}
+
+// Input is what an algorithm reads: the lines still to place, the group
+// left by the previous criterion and facts about warehouses and customer.
+type Input struct {
+	Lines      []PendingLine
+	Group      Group
+	Warehouses map[int]*Warehouse
+	// Customer is where the order goes; nil when unknown.
+	Customer *Point
+	log      []string
+}
+
+// Logf adds a line to the criterion's log, kept with the run.
+func (in *Input) Logf(format string, args ...any) {
+	in.log = append(in.log, fmt.Sprintf(format, args...))
+}
+
+// WarehouseLabel names a warehouse for log lines.
+func (in *Input) WarehouseLabel(id int) string {
+	if w := in.Warehouses[id]; w != nil {
+		return w.Code
+	}
+	return fmt.Sprintf("warehouse %d", id)
+}
+
+// Demand is the pending quantity per product.
+func (in *Input) Demand() map[int]float64 {
+	d := make(map[int]float64, len(in.Lines))
+	for _, l := range in.Lines {
+		d[l.Product] += l.Qty
+	}
+	return d
+}
+
+// SmallestLine is the smallest pending line quantity per product: stock
+// below it cannot ship any line of the product.
+func (in *Input) SmallestLine() map[int]float64 {
+	d := make(map[int]float64, len(in.Lines))
+	for _, l := range in.Lines {
+		if q, ok := d[l.Product]; !ok || l.Qty < q {
+			d[l.Product] = l.Qty
+		}
+	}
+	return d
+}
+
+// Coverage counts, per warehouse of the group, the pending lines it could
+// ship whole from its own candidates (lines of one product taken in order
+// while its stock lasts).
+func (in *Input) Coverage() map[int]int {
+	stock := make(map[[2]int]float64, len(in.Group))
+	for _, c := range in.Group {
+		stock[[2]int{c.Warehouse, c.Product}] += c.Available
+	}
+	cov := make(map[int]int)
+	for _, w := range in.Group.Warehouses() {
+		cov[w] = len(shippable(w, stock, in.Lines, make([]bool, len(in.Lines))))
+	}
+	return cov
+}
+
+// qtyEpsilon absorbs float noise of unit conversions when comparing stock.
+const qtyEpsilon = 1e-9

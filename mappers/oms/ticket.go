@@ -1,0 +1,245 @@
+package oms
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// MaxLines bounds the lines of one ticket; bigger orders are not tickets.
+const MaxLines = 10000
+
+// Ticket is an order to source, as the caller sent it.
+type Ticket struct {
+	ID string
+	// Organization is the Odoo company: its id (or name); empty means the
+	// caller's company.
+	Organization string
+	// BusinessPartner is the customer's res.partner id; empty: unknown.
+	BusinessPartner string
+	Date            string
+	Lines           []Line
+	// Version is the response version asked for in the body; empty: none.
+	Version string
+}
+
+// Line is one ticket line: a product, a quantity and its unit (uom.uom id).
+type Line struct {
+	ID      string
+	Product string
+	Qty     float64
+	UOM     string
+}
+
+// InputError is a ticket the engine cannot take; it names the line.
+type InputError struct {
+	Line  int    // 1-based line number; 0: the ticket itself
+	ID    string // the line's id when it has one
+	Field string
+	Msg   string
+}
+
+func (e *InputError) Error() string {
+	where := "ticket"
+	if e.Line > 0 {
+		where = fmt.Sprintf("ticket line %d", e.Line)
+		if e.ID != "" {
+			where += fmt.Sprintf(" (id %q)", e.ID)
+		}
+	}
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s: %s", where, e.Field, e.Msg)
+	}
+	return where + ": " + e.Msg
+}
+
+// IsInputError reports whether err is a problem of the caller's ticket.
+func IsInputError(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}
+
+// wire types: what the JSON looks like. Other fields (_identifier, price,
+// ...) are accepted and ignored.
+type wireRequest struct {
+	Ticket  *wireTicket `json:"ticket"`
+	Version flexID      `json:"version"`
+}
+
+type wireTicket struct {
+	ID              flexID            `json:"id"`
+	Organization    *flexRef          `json:"organization"`
+	BusinessPartner *flexRef          `json:"businessPartner"`
+	Date            flexID            `json:"date"`
+	Lines           []json.RawMessage `json:"lines"`
+}
+
+type wireLine struct {
+	ID      flexID          `json:"id"`
+	Product *flexRef        `json:"product"`
+	Qty     json.RawMessage `json:"qty"`
+	UOM     *flexRef        `json:"uom"`
+}
+
+// flexID is an identifier sent as a JSON string or number.
+type flexID string
+
+func (f *flexID) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*f = ""
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexID(strings.TrimSpace(s))
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			return err
+		}
+		*f = flexID(n.String())
+	default:
+		return fmt.Errorf("want a string or number, got %s", firstBytes(b))
+	}
+	return nil
+}
+
+// flexRef is a reference sent as {"id": ...} or as the bare id (the
+// Openbravo examples send uom as a number).
+type flexRef struct{ ID flexID }
+
+func (r *flexRef) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '{' {
+		var o struct {
+			ID flexID `json:"id"`
+		}
+		if err := json.Unmarshal(b, &o); err != nil {
+			return err
+		}
+		r.ID = o.ID
+		return nil
+	}
+	return r.ID.UnmarshalJSON(b)
+}
+
+func (r *flexRef) id() string {
+	if r == nil {
+		return ""
+	}
+	return string(r.ID)
+}
+
+func firstBytes(b []byte) string {
+	if len(b) > 20 {
+		return string(b[:20]) + "..."
+	}
+	return string(b)
+}
+
+// ParseTicket reads a request body {"ticket": {...}} and checks what the
+// engine needs: the ticket id and, on every line, product, a positive
+// finite quantity and a unit. Errors are *InputError naming the line.
+func ParseTicket(r io.Reader) (*Ticket, error) {
+	dec := json.NewDecoder(r)
+	var req wireRequest
+	if err := dec.Decode(&req); err != nil {
+		return nil, &InputError{Msg: "invalid JSON: " + jsonErrorText(err)}
+	}
+	if dec.More() {
+		return nil, &InputError{Msg: "invalid JSON: data after the request object"}
+	}
+	t := req.Ticket
+	if t == nil {
+		return nil, &InputError{Field: "ticket", Msg: "missing"}
+	}
+	if t.ID == "" {
+		return nil, &InputError{Field: "ticket.id", Msg: "missing"}
+	}
+	if len(t.Lines) == 0 {
+		return nil, &InputError{Field: "ticket.lines", Msg: "no lines"}
+	}
+	if len(t.Lines) > MaxLines {
+		return nil, &InputError{Field: "ticket.lines", Msg: fmt.Sprintf("%d lines, at most %d allowed", len(t.Lines), MaxLines)}
+	}
+	out := &Ticket{
+		ID:              string(t.ID),
+		Organization:    t.Organization.id(),
+		BusinessPartner: t.BusinessPartner.id(),
+		Date:            string(t.Date),
+		Version:         string(req.Version),
+		Lines:           make([]Line, 0, len(t.Lines)),
+	}
+	seen := make(map[string]int, len(t.Lines))
+	for i, raw := range t.Lines {
+		n := i + 1
+		var wl wireLine
+		if err := json.Unmarshal(raw, &wl); err != nil {
+			return nil, &InputError{Line: n, Msg: "invalid line: " + jsonErrorText(err)}
+		}
+		l := Line{ID: string(wl.ID), Product: wl.Product.id(), UOM: wl.UOM.id()}
+		bad := func(field, msg string) error { return &InputError{Line: n, ID: l.ID, Field: field, Msg: msg} }
+		if l.ID == "" {
+			l.ID = strconv.Itoa(n) // lines are answered by id: give anonymous ones their number
+		} else if prev, dup := seen[l.ID]; dup {
+			return nil, bad("id", fmt.Sprintf("same id as line %d", prev))
+		}
+		seen[l.ID] = n
+		if l.Product == "" {
+			return nil, bad("product.id", "missing")
+		}
+		if l.UOM == "" {
+			return nil, bad("uom", "missing")
+		}
+		q, err := parseQty(wl.Qty)
+		if err != nil {
+			return nil, bad("qty", err.Error())
+		}
+		l.Qty = q
+		out.Lines = append(out.Lines, l)
+	}
+	return out, nil
+}
+
+func parseQty(raw json.RawMessage) (float64, error) {
+	s := strings.TrimSpace(string(raw))
+	if s == "" || s == "null" {
+		return 0, errors.New("missing")
+	}
+	if s[0] == '"' { // some POS send numbers as strings
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, errors.New("not a number")
+		}
+	}
+	q, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsInf(q, 0) || math.IsNaN(q) {
+		return 0, fmt.Errorf("%s is not a number", firstBytes([]byte(s)))
+	}
+	if q <= 0 {
+		return 0, fmt.Errorf("must be positive, got %s", strconv.FormatFloat(q, 'f', -1, 64))
+	}
+	return q, nil
+}
+
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%v at byte %d", se, se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%s: want %s, got %s", te.Field, te.Type, te.Value)
+	}
+	if errors.Is(err, io.EOF) {
+		return "empty body"
+	}
+	return err.Error()
+}

@@ -1,0 +1,109 @@
+package oms
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// guideTicket has the shape of the Openbravo OMS developer guide's example.
+const guideTicket = `{
+  "ticket": {
+    "id": "XXXXXXX1",
+    "organization": {"id": "1", "_identifier": "My Company (San Francisco)"},
+    "businessPartner": {"id": "10", "_identifier": "Deco Addict"},
+    "date": "2026-11-30T11:54:21.018Z",
+    "lines": [
+      {"id": "000000000000010", "product": {"id": "30", "_identifier": "Individual Workplace"}, "qty": 30, "price": 100, "uom": 1},
+      {"id": "000000000000020", "product": {"id": 20}, "qty": "25", "uom": {"id": "1"}}
+    ]
+  }
+}`
+
+func TestParseTicket(t *testing.T) {
+	tk, err := ParseTicket(strings.NewReader(guideTicket))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.ID != "XXXXXXX1" || tk.Organization != "1" || tk.BusinessPartner != "10" || len(tk.Lines) != 2 {
+		t.Fatalf("ticket %+v", tk)
+	}
+	want := []Line{{ID: "000000000000010", Product: "30", Qty: 30, UOM: "1"}, {ID: "000000000000020", Product: "20", Qty: 25, UOM: "1"}}
+	for i, l := range tk.Lines {
+		if l != want[i] {
+			t.Errorf("line %d: %+v, want %+v", i, l, want[i])
+		}
+	}
+}
+
+func TestParseTicketErrors(t *testing.T) {
+	line := func(l string) string { return `{"ticket":{"id":"T","lines":[{"id":"L1","product":{"id":"1"},"qty":1,"uom":"1"},` + l + `]}}` }
+	tests := []struct {
+		name, body, want string
+	}{
+		{"empty body", ``, "ticket: invalid JSON: empty body"},
+		{"not JSON", `{"ticket":`, "ticket: invalid JSON"},
+		{"trailing data", `{"ticket":{"id":"T","lines":[{"product":{"id":"1"},"qty":1,"uom":1}]}} {}`, "data after the request object"},
+		{"no ticket", `{}`, "ticket: ticket: missing"},
+		{"no id", `{"ticket":{"lines":[]}}`, "ticket: ticket.id: missing"},
+		{"no lines", `{"ticket":{"id":"T","lines":[]}}`, "ticket: ticket.lines: no lines"},
+		{"lines not a list", `{"ticket":{"id":"T","lines":{}}}`, "invalid JSON"},
+		{"missing product", line(`{"id":"L2","qty":1,"uom":"1"}`), `ticket line 2 (id "L2"): product.id: missing`},
+		{"missing qty", line(`{"id":"L2","product":{"id":"1"},"uom":"1"}`), `ticket line 2 (id "L2"): qty: missing`},
+		{"zero qty", line(`{"id":"L2","product":{"id":"1"},"qty":0,"uom":"1"}`), `ticket line 2 (id "L2"): qty: must be positive, got 0`},
+		{"negative qty", line(`{"id":"L2","product":{"id":"1"},"qty":-3,"uom":"1"}`), "must be positive, got -3"},
+		{"qty text", line(`{"id":"L2","product":{"id":"1"},"qty":"lots","uom":"1"}`), "qty: lots is not a number"},
+		{"qty object", line(`{"id":"L2","product":{"id":"1"},"qty":{},"uom":"1"}`), "qty: {} is not a number"},
+		{"missing uom", line(`{"id":"L2","product":{"id":"1"},"qty":1}`), `ticket line 2 (id "L2"): uom: missing`},
+		{"product id bool", line(`{"id":"L2","product":{"id":true},"qty":1,"uom":"1"}`), "ticket line 2: invalid line"},
+		{"duplicate line id", line(`{"id":"L1","product":{"id":"1"},"qty":1,"uom":"1"}`), "same id as line 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseTicket(strings.NewReader(tt.body))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+			if !IsInputError(err) {
+				t.Errorf("%T is not an input error", err)
+			}
+		})
+	}
+}
+
+func TestResponseVersions(t *testing.T) {
+	run := &Run{ID: "RUN1", TicketID: "T1", Database: "db", Fulfilled: true, Allocations: []Allocation{
+		{Line: "1", Organization: Ref{1, "West", "West"}, Warehouse: Ref{3, "LAX", "Los Angeles"}, Product: Ref{10, "P10", "Product 10"}, Qty: 2, UOM: Ref{1, "Units", "Units"}},
+		{Line: "2", Organization: Ref{1, "West", "West"}, Warehouse: Ref{2, "OAK", "Oakland"}, Product: Ref{20, "P20", "Product 20"}, Qty: 1, UOM: Ref{1, "Units", "Units"}},
+		{Line: "3", Organization: Ref{1, "West", "West"}, Warehouse: Ref{3, "LAX", "Los Angeles"}, Product: Ref{30, "P30", "Product 30"}, Qty: 5, UOM: Ref{1, "Units", "Units"}},
+	}}
+	tests := []struct{ version, want string }{
+		{Version100, `{"oms":{"tickets":[` +
+			`{"id":"T1","client":"db","organization":"1","warehouse":"3","lines":[{"id":"1","product":{"id":"10"},"qty":2,"uom":"1"},{"id":"3","product":{"id":"30"},"qty":5,"uom":"1"}]},` +
+			`{"id":"T1","client":"db","organization":"1","warehouse":"2","lines":[{"id":"2","product":{"id":"20"},"qty":1,"uom":"1"}]}]}}`},
+		{Version110, `{"oms":{"obomsRunId":"RUN1","tickets":[` +
+			`{"id":"T1","client":{"id":"db","searchKey":"db","_identifier":"db"},"organization":{"id":"1","searchKey":"West","_identifier":"West"},"warehouse":{"id":"3","searchKey":"LAX","_identifier":"Los Angeles"},"lines":[{"id":"1","product":{"id":"10"},"qty":2,"uom":"1"},{"id":"3","product":{"id":"30"},"qty":5,"uom":"1"}]},` +
+			`{"id":"T1","client":{"id":"db","searchKey":"db","_identifier":"db"},"organization":{"id":"1","searchKey":"West","_identifier":"West"},"warehouse":{"id":"2","searchKey":"OAK","_identifier":"Oakland"},"lines":[{"id":"2","product":{"id":"20"},"qty":1,"uom":"1"}]}]}}`},
+	}
+	for _, tt := range tests {
+		b, err := json.Marshal(NewResponse(run, tt.version))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.version, b, tt.want)
+		}
+	}
+	empty, _ := json.Marshal(NewResponse(&Run{ID: "R"}, Version110))
+	if string(empty) != `{"oms":{"obomsRunId":"R","tickets":[]}}` {
+		t.Errorf("empty proposal %s", empty)
+	}
+	for _, v := range []string{"", "1.0.0", "1.1.0"} {
+		if _, err := CheckVersion(v); err != nil {
+			t.Errorf("version %q refused: %v", v, err)
+		}
+	}
+	if _, err := CheckVersion("2.0"); err == nil || !IsInputError(err) {
+		t.Errorf("version 2.0 accepted: %v", err)
+	}
+}
