@@ -3,9 +3,11 @@ package gateway
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/plangate/plangate/mappers/planimport"
 	"github.com/plangate/plangate/store"
@@ -80,8 +82,9 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if found && prev.Status == store.PlanDone {
-			// The same plan again: nothing to write, same answer.
-			writeText(w, http.StatusOK, prev.Reply)
+			// The same plan again: nothing to write; the first answer
+			// and a line saying so.
+			writeText(w, http.StatusOK, repostReply(prev))
 			return
 		}
 		if found {
@@ -125,6 +128,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("save plan journal", "plan", id, "err", err)
 		}
 	}
+	s.metrics.observeImport(len(recs))
 	s.log.Info("plan imported", "plan", id, "mode", mode, "records", len(recs))
 	writeText(w, http.StatusOK, reply)
 }
@@ -137,4 +141,10 @@ func (s *Server) rejectPlan(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	s.writeError(w, r, markerImport, err, false)
+}
+
+// repostReply answers a plan that was already imported: the reply of the
+// import, then a line saying nothing was written this time.
+func repostReply(p *store.Plan) string {
+	return p.Reply + "\n" + fmt.Sprintf("Plan %.12s already imported at %s: nothing written", p.ID, p.Updated.UTC().Format(time.RFC3339))
 }
