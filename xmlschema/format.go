@@ -114,8 +114,14 @@ func PyFloat(f float64) string {
 	return s
 }
 
-// Fixed6 formats f like Python's "%f": six decimals.
-func Fixed6(f float64) string { return strconv.FormatFloat(f, 'f', 6, 64) }
+// Fixed6 formats f like Python's "%f": six decimals; "nan", "inf", "-inf"
+// (strconv would write NaN, +Inf, -Inf).
+func Fixed6(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return PyFloat(f)
+	}
+	return strconv.FormatFloat(f, 'f', 6, 64)
+}
 
 // PyInt formats an integer value like Python's str(int).
 func PyInt(i int) string { return strconv.Itoa(i) }

@@ -197,3 +197,40 @@ func FuzzTimedelta(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFixed6: Fixed6 is Python's "%f": exactly six decimals, within half a
+// unit of the sixth decimal of the value, and "nan", "inf", "-inf" as Python
+// writes them.
+func FuzzFixed6(f *testing.F) {
+	for _, x := range []float64{0, math.Copysign(0, -1), 4, 2.5e-7, -1e-9, 1e22, math.MaxFloat64, math.NaN(), math.Inf(1), math.Inf(-1)} {
+		f.Add(x)
+	}
+	f.Fuzz(func(t *testing.T, x float64) {
+		s := Fixed6(x)
+		switch {
+		case math.IsNaN(x):
+			if s != "nan" {
+				t.Fatalf("Fixed6(NaN) = %q, Python writes nan", s)
+			}
+			return
+		case math.IsInf(x, 1):
+			if s != "inf" {
+				t.Fatalf("Fixed6(+Inf) = %q, Python writes inf", s)
+			}
+			return
+		case math.IsInf(x, -1):
+			if s != "-inf" {
+				t.Fatalf("Fixed6(-Inf) = %q, Python writes -inf", s)
+			}
+			return
+		}
+		i := strings.IndexByte(s, '.')
+		if i < 0 || len(s)-i-1 != 6 {
+			t.Fatalf("Fixed6(%v) = %q: not six decimals", x, s)
+		}
+		back, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.Abs(back-x) > 5e-7*(1+1e-9)+math.Abs(x)*1e-15 {
+			t.Fatalf("Fixed6(%v) = %q reads back as %v", x, s, back)
+		}
+	})
+}
