@@ -120,6 +120,9 @@ func classifyFault(fault string) Kind {
 }
 
 func newFault(op, model string, code any, fault string) *Error {
+	if strings.TrimSpace(fault) == "" { // seen only from broken servers or proxies; say so rather than nothing
+		fault = fmt.Sprintf("fault without a message (code %v)", code)
+	}
 	return &Error{Op: op, Model: model, Kind: classifyFault(fault), Code: code, Fault: fault}
 }
 
