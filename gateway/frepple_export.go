@@ -107,6 +107,7 @@ func (s *Server) runExport(ctx context.Context, c *caller, p export.Params, refr
 	x := &export.Exporter{Session: c.Session, Logger: log, Flush: func() {}}
 	s.configureExporter(x, c, refresh)
 	stats, err := x.Export(ctx, out, p)
+	s.metrics.observeExport(p.Mode, stats, err)
 	if s.store != nil {
 		run := store.Run{ID: store.NewRunID(start), Database: c.Database, Company: p.Company, Mode: p.Mode,
 			Params: map[string]string{"timezone": p.Timezone, "language": p.Language, "singlecompany": strconv.FormatBool(p.SingleCompany),

@@ -1,8 +1,46 @@
 package gateway
 
-import "net/http"
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/plangate/plangate/mappers/odoo"
+)
+
+// readyTimeout bounds the Odoo call of /readyz: a probe must answer fast.
+const readyTimeout = 3 * time.Second
 
 // handleHealthz answers while the process runs.
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeText(w, http.StatusOK, "ok\n")
+}
+
+// handleReadyz answers 200 when Odoo answers common.version within
+// readyTimeout, 503 with the reason otherwise. It needs no credentials:
+// common.version is public, as the probe of a load balancer must be.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if s.odoo == nil {
+		writeText(w, http.StatusServiceUnavailable, "not ready: no Odoo transport configured\n")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	start := time.Now()
+	v, err := odoo.ServerVersion(ctx, s.odoo)
+	if err == nil && v.ServerVersion == "" {
+		err = fmt.Errorf("common.version answered without server_version")
+	}
+	if err != nil {
+		reason := err.Error()
+		if ctx.Err() == context.DeadlineExceeded {
+			reason = fmt.Sprintf("no answer within %s (%v)", readyTimeout, err)
+		}
+		s.logFrom(r.Context()).Warn("not ready: Odoo does not answer", "err", reason)
+		writeText(w, http.StatusServiceUnavailable, "not ready: Odoo does not answer: "+reason+"\n")
+		return
+	}
+	writeText(w, http.StatusOK, fmt.Sprintf("ready: Odoo %s answered in %s\n", v.ServerVersion, time.Since(start).Round(time.Millisecond)))
 }

@@ -18,6 +18,9 @@ func (s *Server) routes() *httprouter.Router {
 	}
 	rt.HandlerFunc(http.MethodGet, "/frepple/state", s.handleState)
 	rt.HandlerFunc(http.MethodGet, "/healthz", s.handleHealthz)
+	rt.HandlerFunc(http.MethodGet, "/readyz", s.handleReadyz)
+	rt.Handler(http.MethodGet, "/metrics", s.metrics.handler())
+	rt.HandlerFunc(http.MethodGet, "/", s.handlePage)
 	s.shopRoutes(rt)
 	return rt
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plangate/plangate/mappers/export"
 	"github.com/plangate/plangate/mappers/odoo"
@@ -58,6 +59,8 @@ type Server struct {
 	router    *httprouter.Router
 	exportSem chan struct{}
 	flights   flights
+	metrics   *metrics     // Prometheus series of this server (GET /metrics)
+	handler   http.Handler // the router inside the request-id, log and metrics middleware
 }
 
 // New builds a server. st may be nil (no state kept); log nil means slog.Default().
@@ -74,12 +77,20 @@ func New(cfg Config, t odoo.Transport, st *store.Store, log *slog.Logger) *Serve
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, odoo: t, store: st, log: log, exportSem: make(chan struct{}, cfg.MaxConcurrentExports)}
+	m := newMetrics()
+	// Every Odoo call the gateway makes goes through t: count them there.
+	s := &Server{cfg: cfg, odoo: m.instrument(t), store: st, log: log, metrics: m,
+		exportSem: make(chan struct{}, cfg.MaxConcurrentExports)}
 	s.router = s.routes()
+	s.handler = s.middleware(s.router)
 	return s
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// MetricsRegistry is the server's own Prometheus registry (served at
+// /metrics), for embedding programs that add their own collectors.
+func (s *Server) MetricsRegistry() *prometheus.Registry { return s.metrics.reg }
 
 func (s *Server) now() time.Time { return s.cfg.Now().UTC() }

@@ -1,0 +1,209 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// requestIDHeader carries the request id in and out.
+const requestIDHeader = "X-Request-Id"
+
+type requestIDKey struct{}
+
+// RequestID returns the id the middleware gave the request of ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// logFrom returns the server's logger with the request id of ctx, so
+// handlers' lines can be matched with the access log line.
+func (s *Server) logFrom(ctx context.Context) *slog.Logger {
+	if id := RequestID(ctx); id != "" {
+		return s.log.With("request_id", id)
+	}
+	return s.log
+}
+
+// saneRequestID accepts an incoming id only when it is short and made of
+// characters that cannot forge log fields or headers.
+func saneRequestID(v string) bool {
+	if v == "" || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-', c == '_', c == '.', c == ':', c == '+', c == '=', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics instead)
+	return hex.EncodeToString(b[:])
+}
+
+// middleware wraps the router: request id, access log and HTTP metrics.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get(requestIDHeader)
+		if !saneRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set(requestIDHeader, id)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		rec := &statusRecorder{ResponseWriter: w}
+		route := s.routeOf(r)
+		s.metrics.inFlight.Inc()
+		aborted := true
+		defer func() {
+			s.metrics.inFlight.Dec()
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK // nothing written: net/http answers 200
+			}
+			d := time.Since(start)
+			s.metrics.observeRequest(route, r.Method, status, d)
+			attrs := []any{
+				"request_id", id, "method", r.Method, "path", r.URL.Path,
+				"status", status, "bytes", rec.bytes, "duration", d.Round(time.Microsecond),
+				"remote", r.RemoteAddr,
+			}
+			if q := redactQuery(r.URL.RawQuery); q != "" {
+				attrs = append(attrs, "query", q)
+			}
+			if aborted {
+				// The handler panicked (http.ErrAbortHandler ends a broken
+				// stream): say so, then let net/http deal with the panic.
+				attrs = append(attrs, "aborted", true)
+				s.log.Warn("request", attrs...)
+				return
+			}
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelWarn
+			}
+			s.log.Log(r.Context(), level, "request", attrs...)
+		}()
+		next.ServeHTTP(rec, r)
+		aborted = false
+	})
+}
+
+// secretParam reports query keys whose values must not reach the log.
+func secretParam(k string) bool {
+	k = strings.ToLower(k)
+	for _, s := range []string{"pass", "token", "secret", "key", "auth", "session", "signature", "sign"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactQuery returns the query string with secret-looking values replaced.
+// An unparsable query is left out entirely rather than logged raw.
+func redactQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	for k, vs := range q {
+		if secretParam(k) {
+			for i := range vs {
+				vs[i] = "REDACTED"
+			}
+		}
+	}
+	return q.Encode()
+}
+
+// routeOf names the route a request matches, with parameters as
+// ":name", so metric labels stay few whatever the paths requested.
+func (s *Server) routeOf(r *http.Request) string {
+	path := r.URL.Path
+	h, ps, _ := s.router.Lookup(r.Method, path)
+	if h == nil {
+		return "unmatched"
+	}
+	if len(ps) == 0 {
+		return path
+	}
+	segs := strings.Split(path, "/")
+	i := 0
+	for _, p := range ps {
+		if strings.HasPrefix(p.Value, "/") && strings.HasSuffix(path, p.Value) {
+			// A catch-all parameter: the rest of the path.
+			n := strings.Count(path[:len(path)-len(p.Value)], "/") + 1
+			return strings.Join(segs[:n], "/") + "/*" + p.Key
+		}
+		// The parameter is the first later segment with its value whose
+		// change moves the parameter (a static segment may look the same).
+		for ; i < len(segs); i++ {
+			if segs[i] != p.Value {
+				continue
+			}
+			const probe = "~probe~"
+			orig := segs[i]
+			segs[i] = probe
+			_, ps2, _ := s.router.Lookup(r.Method, strings.Join(segs, "/"))
+			if ps2.ByName(p.Key) == probe {
+				segs[i] = ":" + p.Key
+				i++
+				break
+			}
+			segs[i] = orig
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// statusRecorder remembers the status and size of a response. It keeps
+// streaming working: Flush and Unwrap reach the real writer.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Flush implements http.Flusher (the export streams).
+func (w *statusRecorder) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController find the underlying writer.
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
