@@ -22,5 +22,6 @@ func (s *Server) routes() *httprouter.Router {
 	rt.Handler(http.MethodGet, "/metrics", s.metrics.handler())
 	rt.HandlerFunc(http.MethodGet, "/", s.handlePage)
 	s.shopRoutes(rt)
+	s.omsRoutes(rt)
 	return rt
 }

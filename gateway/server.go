@@ -14,6 +14,7 @@ import (
 
 	"github.com/plangate/plangate/mappers/export"
 	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/mappers/oms"
 	"github.com/plangate/plangate/store"
 )
 
@@ -42,6 +43,9 @@ type Config struct {
 	// CacheMargin is subtracted from write_date watermarks of incremental
 	// extraction, for clock skew between Odoo's workers (0: none).
 	CacheMargin time.Duration
+	// OMS is the validated order-sourcing configuration; nil means the
+	// default rules (see oms.DefaultRules).
+	OMS *oms.Engine
 }
 
 // CompanyConfig are settings of one company.
@@ -59,6 +63,8 @@ type Server struct {
 	router    *httprouter.Router
 	exportSem chan struct{}
 	flights   flights
+	oms       *oms.Service
+	omsRuns   *runKeeper
 	metrics   *metrics     // Prometheus series of this server (GET /metrics)
 	handler   http.Handler // the router inside the request-id, log and metrics middleware
 }
@@ -77,13 +83,25 @@ func New(cfg Config, t odoo.Transport, st *store.Store, log *slog.Logger) *Serve
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.OMS == nil {
+		cfg.OMS, _ = oms.NewEngine(oms.Config{}) // the defaults always validate
+	}
 	m := newMetrics()
 	// Every Odoo call the gateway makes goes through t: count them there.
 	s := &Server{cfg: cfg, odoo: m.instrument(t), store: st, log: log, metrics: m,
 		exportSem: make(chan struct{}, cfg.MaxConcurrentExports)}
+	s.oms = oms.NewService(cfg.OMS, cfg.Now)
+	s.omsRuns = newRunKeeper(st, cfg.OMS.Config(), cfg.Now, log)
 	s.router = s.routes()
 	s.handler = s.middleware(s.router)
 	return s
+}
+
+// Close saves the order-sourcing runs still queued; call it after the
+// HTTP server has shut down and before closing the store.
+func (s *Server) Close() error {
+	s.omsRuns.close()
+	return nil
 }
 
 // ServeHTTP implements http.Handler.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/plangate/plangate/gateway"
 	"github.com/plangate/plangate/mappers/export"
+	"github.com/plangate/plangate/mappers/oms"
 )
 
 // Config is the whole configuration. The YAML file uses these keys; every
@@ -67,6 +68,11 @@ type Config struct {
 	Emulator struct {
 		Dataset string `yaml:"dataset"` // directory of a dataset; empty: the embedded demo
 	} `yaml:"emulator"`
+	// OMS configures order sourcing (rules per organization, stock
+	// freshness, run retention); empty: the default rules.
+	OMS oms.Config `yaml:"oms"`
+	// omsEngine is OMS validated at load.
+	omsEngine *oms.Engine
 }
 
 func defaultConfig() Config {
@@ -224,6 +230,11 @@ func loadConfig(env *cliEnv, name string, args []string, groups ...func(*Config)
 			return nil, nil, fmt.Errorf("config: %w", err)
 		}
 	}
+	engine, err := oms.NewEngine(cfg.OMS)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: %w", err)
+	}
+	cfg.omsEngine = engine
 	return &cfg, fs, nil
 }
 

@@ -94,3 +94,27 @@ func TestBadConfigFileIsRejected(t *testing.T) {
 		t.Fatalf("err = %v, want the unknown key named", err)
 	}
 }
+
+func TestOMSConfigIsValidatedAtStart(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"unknown algorithm", "oms:\n  organizations:\n    \"*\":\n      rules:\n        - name: r\n          criteria:\n            - algorithm: nearest\n",
+			`rule "r", criterion 1: unknown algorithm "nearest"`},
+		{"bad parameter", "oms:\n  organizations:\n    West:\n      rules:\n        - criteria:\n            - algorithm: max_splits\n              params: {max: -2}\n",
+			`oms.organizations["West"]: rule "rule 1", criterion 1: algorithm max_splits: parameter max: must not be negative`},
+		{"misspelt key", "oms:\n  stock_fresh: 10s\n", "stock_fresh"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(cfg, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			env, _, _ := testEnv(nil)
+			err := run(context.Background(), []string{"serve", "--config", cfg}, env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

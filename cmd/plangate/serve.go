@@ -82,6 +82,7 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 		Modes:                cfg.Export.Modes,
 		Fixes:                cfg.Export.Fixes,
 		CacheMargin:          cfg.Export.CacheMargin,
+		OMS:                  cfg.omsEngine,
 	}, t, st, log)
 	if st != nil {
 		srv.SetShops(&shop.Service{Store: st, Log: log})
@@ -100,6 +101,7 @@ func serveGateway(ctx context.Context, env *cliEnv, cfg *Config, log *slog.Logge
 	if st != nil {
 		defer st.Close()
 	}
+	defer srv.Close() // before the store closes: saves queued sourcing runs
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)

@@ -24,30 +24,28 @@ func newMaxSplits(p Params) (Algorithm, error) {
 // limit is reached. Greedy set cover is not always minimal, but it is
 // predictable and explainable in the log.
 func (a maxSplits) Apply(in *Input) Group {
-	order := in.Group.Warehouses()
-	stock := make(map[[2]int]float64, len(in.Group))
-	for _, c := range in.Group {
-		stock[[2]int{c.Warehouse, c.Product}] += c.Available
-	}
+	m := newStockMatrix(in)
 	covered := make([]bool, len(in.Lines))
 	chosen := map[int]bool{}
 	var picks []int
+	var best, try []int
 	for len(picks) < a.max+1 {
-		best, bestLines := 0, []int(nil)
-		for _, w := range order {
+		bestW := -1
+		best = best[:0]
+		for wi, w := range m.warehouses {
 			if chosen[w] {
 				continue
 			}
-			if l := shippable(w, stock, in.Lines, covered); len(l) > len(bestLines) {
-				best, bestLines = w, l
+			if try = m.shippable(wi, covered, try[:0]); len(try) > len(best) {
+				bestW, best, try = w, try, best
 			}
 		}
-		if len(bestLines) == 0 {
+		if bestW < 0 {
 			break
 		}
-		chosen[best] = true
-		picks = append(picks, best)
-		for _, i := range bestLines {
+		chosen[bestW] = true
+		picks = append(picks, bestW)
+		for _, i := range best {
 			covered[i] = true
 		}
 	}
@@ -64,26 +62,4 @@ func (a maxSplits) Apply(in *Input) Group {
 	}
 	return in.Group.Filter(func(c Candidate) bool { return chosen[c.Warehouse] }).
 		Reprioritize(func(c Candidate) float64 { return rank[c.Warehouse] })
-}
-
-// shippable lists the lines not yet covered that warehouse w could ship
-// whole, taking lines of one product in order while its stock lasts.
-func shippable(w int, stock map[[2]int]float64, lines []PendingLine, covered []bool) []int {
-	var out []int
-	left := map[int]float64{}
-	for i, l := range lines {
-		if covered[i] {
-			continue
-		}
-		q, ok := left[l.Product]
-		if !ok {
-			q = stock[[2]int{w, l.Product}]
-		}
-		if q >= l.Qty-qtyEpsilon {
-			q -= l.Qty
-			out = append(out, i)
-		}
-		left[l.Product] = q
-	}
-	return out
 }

@@ -10,10 +10,9 @@ import (
 // source runs an organization's rules over the pending lines: the heart of
 // the engine. It fills run.Rules, run.Allocations and run.Fulfilled.
 func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lineRefs, allowed func(*Warehouse) bool, customer *Point) {
-	type key struct{ warehouse, product int }
 	// left is the stock not yet given to a kept allocation of this run.
-	left := map[key]float64{}
-	base := map[int]Group{}
+	left := make(map[uint64]float64, 16*len(lines))
+	base := make(map[int]Group, len(lines))
 	for _, l := range lines {
 		if _, done := base[l.Product]; done {
 			continue
@@ -21,7 +20,7 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 		g := sn.candidates(l.Product, allowed)
 		base[l.Product] = g
 		for _, c := range g {
-			left[key{c.Warehouse, c.Product}] = c.Available
+			left[key(c.Warehouse, c.Product)] = c.Available
 		}
 	}
 	pending := lines
@@ -36,7 +35,7 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 			}
 			seen[l.Product] = true
 			for _, c := range base[l.Product] {
-				if q := left[key{c.Warehouse, c.Product}]; q > qtyEpsilon {
+				if q := left[key(c.Warehouse, c.Product)]; q > qtyEpsilon {
 					c.Available = q
 					rr.Input = append(rr.Input, c)
 				}
@@ -57,17 +56,17 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 		}
 		// Allocation: each line, whole, to the first candidate of its
 		// product with the quantity still left in this rule.
-		byProduct := map[int][]Candidate{}
+		byProduct := make(map[int][]Candidate, len(pending))
 		for _, c := range g {
 			byProduct[c.Product] = append(byProduct[c.Product], c)
 		}
-		ruleLeft := map[key]float64{}
+		ruleLeft := make(map[uint64]float64, len(pending))
 		var placed []Allocation
 		var rest []PendingLine
 		for _, l := range pending {
 			ok := false
 			for _, c := range byProduct[l.Product] {
-				k := key{c.Warehouse, c.Product}
+				k := key(c.Warehouse, c.Product)
 				q, seen := ruleLeft[k]
 				if !seen {
 					q = math.Min(c.Available, left[k])
@@ -100,7 +99,7 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 		if rr.Outcome == OutcomeFulfilled || rr.Outcome == OutcomePartial {
 			kept = append(kept, placed...)
 			for _, a := range placed {
-				left[key{a.Warehouse.ID, a.Product.ID}] -= a.Qty
+				left[key(a.Warehouse.ID, a.Product.ID)] -= a.Qty
 			}
 			pending = rest
 		}
@@ -121,6 +120,10 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 	}
 	run.Log = append(run.Log, fmt.Sprintf("no rule completed the order (not placed: %s): empty proposal", strings.Join(ids, ", ")))
 }
+
+// key packs a warehouse and product id into one map key (Odoo ids are
+// positive int32 values).
+func key(warehouse, product int) uint64 { return uint64(warehouse)<<32 | uint64(uint32(product)) }
 
 // lineRefs labels what allocations name.
 type lineRefs struct {

@@ -50,17 +50,37 @@ func (g Group) Warehouses() []int {
 }
 
 // sortStable orders by priority; equal priorities keep their order, so the
-// order left by earlier criteria breaks ties.
+// order left by earlier criteria breaks ties. (Sorting positions with an
+// index tie-break is stable and much faster than an in-place stable sort.)
 func (g Group) sortStable() {
-	slices.SortStableFunc(g, func(a, b Candidate) int {
-		switch {
-		case a.Priority < b.Priority:
-			return -1
-		case a.Priority > b.Priority:
-			return 1
+	if slices.IsSortedFunc(g, func(a, b Candidate) int { return cmpFloat(a.Priority, b.Priority) }) {
+		return
+	}
+	idx := make([]int, len(g))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		if c := cmpFloat(g[a].Priority, g[b].Priority); c != 0 {
+			return c
 		}
-		return 0
+		return a - b
 	})
+	sorted := make(Group, len(g))
+	for i, j := range idx {
+		sorted[i] = g[j]
+	}
+	copy(g, sorted)
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // PendingLine is a ticket line still to place, in the product's unit.
@@ -125,15 +145,69 @@ func (in *Input) SmallestLine() map[int]float64 {
 // ship whole from its own candidates (lines of one product taken in order
 // while its stock lasts).
 func (in *Input) Coverage() map[int]int {
-	stock := make(map[[2]int]float64, len(in.Group))
-	for _, c := range in.Group {
-		stock[[2]int{c.Warehouse, c.Product}] += c.Available
-	}
-	cov := make(map[int]int)
-	for _, w := range in.Group.Warehouses() {
-		cov[w] = len(shippable(w, stock, in.Lines, make([]bool, len(in.Lines))))
+	m := newStockMatrix(in)
+	cov := make(map[int]int, len(m.warehouses))
+	covered := make([]bool, len(in.Lines))
+	for wi, w := range m.warehouses {
+		cov[w] = len(m.shippable(wi, covered, nil))
 	}
 	return cov
+}
+
+// stockMatrix is the group's stock as warehouse × product arrays, for the
+// algorithms that try lines against every warehouse (hot: keep it flat).
+type stockMatrix struct {
+	in         *Input
+	warehouses []int       // dense index → warehouse id, in group order
+	lineProd   []int       // per pending line: dense product index
+	qty        [][]float64 // [warehouse][product] available
+	left       []float64   // scratch, one per product
+}
+
+func newStockMatrix(in *Input) *stockMatrix {
+	m := &stockMatrix{in: in, lineProd: make([]int, len(in.Lines))}
+	prod := make(map[int]int, len(in.Lines))
+	for i, l := range in.Lines {
+		pi, ok := prod[l.Product]
+		if !ok {
+			pi = len(prod)
+			prod[l.Product] = pi
+		}
+		m.lineProd[i] = pi
+	}
+	wh := map[int]int{}
+	for _, c := range in.Group {
+		wi, ok := wh[c.Warehouse]
+		if !ok {
+			wi = len(m.warehouses)
+			wh[c.Warehouse] = wi
+			m.warehouses = append(m.warehouses, c.Warehouse)
+			m.qty = append(m.qty, make([]float64, len(prod)))
+		}
+		if pi, wanted := prod[c.Product]; wanted {
+			m.qty[wi][pi] += c.Available
+		}
+	}
+	m.left = make([]float64, len(prod))
+	return m
+}
+
+// shippable appends to out the lines not yet covered that warehouse wi
+// could ship whole, taking lines of one product in order while its stock
+// lasts.
+func (m *stockMatrix) shippable(wi int, covered []bool, out []int) []int {
+	copy(m.left, m.qty[wi])
+	for i, l := range m.in.Lines {
+		if covered[i] {
+			continue
+		}
+		pi := m.lineProd[i]
+		if m.left[pi] >= l.Qty-qtyEpsilon {
+			m.left[pi] -= l.Qty
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // qtyEpsilon absorbs float noise of unit conversions when comparing stock.

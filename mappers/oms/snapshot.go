@@ -187,9 +187,11 @@ func loadSnapshot(ctx context.Context, sess *odoo.Session, now time.Time) (*Snap
 var productFields = []string{"default_code", "display_name", "uom_id"}
 
 // readProducts reads products by id, archived ones included (a ticket may
-// name one that still has stock).
+// name one that still has stock). search_read, unlike read, leaves ids
+// that do not exist out instead of failing.
 func readProducts(ctx context.Context, sess *odoo.Session, ids []int) (map[int]*Product, error) {
-	recs, err := sess.Read(ctx, "product.product", ids, odoo.Query{Fields: productFields})
+	recs, err := sess.SearchRead(ctx, "product.product", odoo.Domain{odoo.Term("id", "in", ids)},
+		odoo.Query{Fields: productFields, Context: odoo.Context{"active_test": false}})
 	if err != nil {
 		return nil, fmt.Errorf("oms: read product.product: %w", err)
 	}
@@ -202,7 +204,8 @@ func readProducts(ctx context.Context, sess *odoo.Session, ids []int) (map[int]*
 
 // readPoints reads partner coordinates; Odoo stores 0,0 for "not set".
 func readPoints(ctx context.Context, sess *odoo.Session, ids []int) (map[int]*Point, error) {
-	recs, err := sess.Read(ctx, "res.partner", ids, odoo.Query{Fields: []string{"partner_latitude", "partner_longitude"}})
+	recs, err := sess.SearchRead(ctx, "res.partner", odoo.Domain{odoo.Term("id", "in", ids)},
+		odoo.Query{Fields: []string{"partner_latitude", "partner_longitude"}, Context: odoo.Context{"active_test": false}})
 	if err != nil {
 		return nil, fmt.Errorf("oms: read res.partner: %w", err)
 	}

@@ -37,7 +37,9 @@ func TestParseTicket(t *testing.T) {
 }
 
 func TestParseTicketErrors(t *testing.T) {
-	line := func(l string) string { return `{"ticket":{"id":"T","lines":[{"id":"L1","product":{"id":"1"},"qty":1,"uom":"1"},` + l + `]}}` }
+	line := func(l string) string {
+		return `{"ticket":{"id":"T","lines":[{"id":"L1","product":{"id":"1"},"qty":1,"uom":"1"},` + l + `]}}`
+	}
 	tests := []struct {
 		name, body, want string
 	}{

@@ -1,0 +1,127 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/plangate/plangate/mappers/oms"
+)
+
+// omsRoutes serves order sourcing under plangate's path and under the
+// Openbravo path existing callers use.
+func (s *Server) omsRoutes(rt *httprouter.Router) {
+	rt.HandlerFunc(http.MethodPost, "/oms/orders-proposal", s.handleOMSProposal)
+	rt.HandlerFunc(http.MethodPost, "/openbravo/ws/org.openbravo.oms.getOrdersProposal", s.handleOMSProposal)
+	rt.GET("/oms/runs/:id", s.handleOMSRun)
+}
+
+// omsError is the JSON body of a refused or failed sourcing request.
+type omsError struct {
+	Error omsErrorBody `json:"error"`
+}
+
+type omsErrorBody struct {
+	Status  int    `json:"status"`
+	Message string `json:"message"`
+}
+
+func writeOMSError(w http.ResponseWriter, status int, msg string) {
+	writeCompactJSON(w, status, omsError{Error: omsErrorBody{Status: status, Message: msg}})
+}
+
+// writeCompactJSON answers with unindented JSON: sourcing answers are
+// machine-read and hot.
+func writeCompactJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		http.Error(w, "encoding the answer failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// handleOMSProposal answers POST /oms/orders-proposal: which warehouse
+// ships which lines of a ticket. The response version comes from the query
+// (?version=) or the body ("version"), default 1.1.0.
+func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	c, ok := s.authenticate(w, r, q.Get)
+	if !ok {
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	t, err := oms.ParseTicket(body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) || strings.Contains(err.Error(), "request body too large") {
+			writeOMSError(w, http.StatusRequestEntityTooLarge, "ticket larger than the configured body limit")
+			return
+		}
+		writeOMSError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	v := q.Get("version")
+	if v == "" {
+		v = t.Version
+	}
+	version, err := oms.CheckVersion(v)
+	if err != nil {
+		writeOMSError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	req := oms.Request{Session: c.Session, Scope: c.Database + "\x00" + c.Login, Database: c.Database, Ticket: t}
+	if c.Company != nil {
+		req.Company = c.Company.ID
+	}
+	run, err := s.oms.Propose(r.Context(), req)
+	if err != nil {
+		if oms.IsInputError(err) {
+			writeOMSError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		status := statusFor(err)
+		s.log.Error("order sourcing failed", "ticket", t.ID, "status", status, "err", err)
+		writeOMSError(w, status, "order sourcing failed: "+err.Error())
+		return
+	}
+	s.omsRuns.add(run)
+	s.log.Debug("order sourced", "ticket", t.ID, "run", run.ID, "fulfilled", run.Fulfilled, "lines", len(t.Lines), "duration", run.Duration)
+	writeCompactJSON(w, http.StatusOK, oms.NewResponse(run, version))
+}
+
+// handleOMSRun serves GET /oms/runs/:id: a kept run with every rule and
+// criterion, their groups and logs. Callers see runs of their database only.
+func (s *Server) handleOMSRun(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	c, ok := s.authenticate(w, r, r.URL.Query().Get)
+	if !ok {
+		return
+	}
+	id := ps.ByName("id")
+	doc, found, err := s.omsRuns.get(id)
+	if err != nil {
+		s.log.Error("reading an order-sourcing run failed", "run", id, "err", err)
+		writeOMSError(w, http.StatusInternalServerError, "reading the run failed")
+		return
+	}
+	var run oms.Run
+	if found {
+		if err := json.Unmarshal(doc, &run); err != nil {
+			writeOMSError(w, http.StatusInternalServerError, "stored run is unreadable: "+err.Error())
+			return
+		}
+	}
+	if !found || run.Database != c.Database {
+		writeOMSError(w, http.StatusNotFound, "no order-sourcing run "+id)
+		return
+	}
+	run.Expand()
+	writeJSON(w, http.StatusOK, run)
+}
