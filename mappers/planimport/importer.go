@@ -28,10 +28,11 @@ type Options struct {
 	Mode       int    // 1 complete plan, 2 incremental, 3 further pages
 	ActualUser string // login; mode 2 only
 	CompanyID  int    // 0 when the request named no company
-	// FixD27 is the option of defect D27 (mode-2 merging adds a
-	// frePPLe-UoM quantity to a purchase-UoM line). plangate keeps the
-	// line in the frePPLe UoM, so the sum is right either way; the option
-	// is accepted and has no effect yet.
+	// FixD27 corrects defect D27. RFQ lines are in the product's purchase
+	// UoM, as Odoo's _prepare_purchase_order_line makes them; when mode 2
+	// merges several proposals into one line the addon adds the later
+	// quantities in the frePPLe UoM unconverted, and so does plangate by
+	// default. With FixD27 the merged total is converted.
 	FixD27 bool
 	// OneByOne writes one call per record instead of batches (benchmark
 	// baseline).
@@ -138,13 +139,37 @@ func lastInt(s, sep string) (int, error) {
 // Odoo with bulk reads. The first problem is returned as a
 // *ValidationError naming the record.
 func (im *Importer) Validate(ctx context.Context, raw []*xmlschema.PlanRecord, loc *time.Location, o Options) ([]*record, error) {
+	recs, ids, err := checkRecords(raw, loc)
+	if err != nil {
+		return nil, err
+	}
+	if err := im.resolve(ctx, recs, ids); err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// named are the Odoo ids a plan names, to check in bulk.
+type named struct {
+	products, partners, workcenters map[int]bool
+}
+
+// checkRecords is the part of validation that needs no Odoo: attribute
+// syntax, dates from the user's zone loc to UTC, ids collected.
+func checkRecords(raw []*xmlschema.PlanRecord, loc *time.Location) ([]*record, named, error) {
 	recs := make([]*record, 0, len(raw))
 	products, partners, wcs := map[int]bool{}, map[int]bool{}, map[int]bool{}
+	ids := named{products, partners, wcs}
 	bad := func(r *xmlschema.PlanRecord, format string, a ...any) error {
 		return &ValidationError{Element: "operationplan", Line: r.Line, Name: r.Name(), Msg: fmt.Sprintf(format, a...)}
 	}
 	parseDate := func(v string, l *time.Location) (time.Time, error) {
-		t, err := time.ParseInLocation("2006-01-02 15:04:05", v, l)
+		// Exactly YYYY-MM-DD HH:MM:SS, like the addon's strptime: Go
+		// would also take fractional seconds and drop them.
+		if len(v) != len(odooTime) {
+			return time.Time{}, fmt.Errorf("date %q is not %s", v, odooTime)
+		}
+		t, err := time.ParseInLocation(odooTime, v, l)
 		return t.UTC(), err
 	}
 	for i, pr := range raw {
@@ -155,13 +180,13 @@ func (im *Importer) Validate(ctx context.Context, raw []*xmlschema.PlanRecord, l
 		case "":
 			r.Type = "MO"
 		default:
-			return nil, bad(pr, "unknown ordertype %q", t)
+			return nil, ids, bad(pr, "unknown ordertype %q", t)
 		}
 		switch r.Status {
 		case "", "proposed", "approved", "confirmed":
 		default:
 			if r.Type != "DO" && r.Type != "WO" {
-				return nil, bad(pr, "unknown status %q", r.Status)
+				return nil, ids, bad(pr, "unknown status %q", r.Status)
 			}
 		}
 		uom, prod, ok := strings.Cut(pr.Attr("item_id"), ",")
@@ -169,19 +194,19 @@ func (im *Importer) Validate(ctx context.Context, raw []*xmlschema.PlanRecord, l
 		r.UoM, err1 = strconv.Atoi(strings.TrimSpace(uom))
 		r.Product, err2 = strconv.Atoi(strings.TrimSpace(prod))
 		if !ok || err1 != nil || err2 != nil {
-			return nil, bad(pr, "item_id %q is not <uom id>,<product id>", pr.Attr("item_id"))
+			return nil, ids, bad(pr, "item_id %q is not <uom id>,<product id>", pr.Attr("item_id"))
 		}
 		products[r.Product] = true
 		r.QtyRaw = pr.Attr("quantity")
 		q, err := strconv.ParseFloat(r.QtyRaw, 64)
 		if err != nil || q < 0 || q != q {
-			return nil, bad(pr, "bad quantity %q", r.QtyRaw)
+			return nil, ids, bad(pr, "bad quantity %q", r.QtyRaw)
 		}
 		r.Qty = q
 		dloc := loc // MO dates too: D26 (the addon leaves them unconverted) is fixed
 		if v := pr.Attr("start"); v != "" {
 			if r.Start, err = parseDate(v, dloc); err != nil {
-				return nil, bad(pr, "bad start date %q", v)
+				return nil, ids, bad(pr, "bad start date %q", v)
 			}
 			r.HasStart = true
 		}
@@ -191,13 +216,13 @@ func (im *Importer) Validate(ctx context.Context, raw []*xmlschema.PlanRecord, l
 				eloc = time.UTC // the addon stores a WO record's end unconverted (golden_import)
 			}
 			if r.End, err = parseDate(v, eloc); err != nil {
-				return nil, bad(pr, "bad end date %q", v)
+				return nil, ids, bad(pr, "bad end date %q", v)
 			}
 			r.HasEnd = true
 		}
 		if v := pr.Attr("location_id"); v != "" {
 			if r.Warehouse, err = strconv.Atoi(v); err != nil {
-				return nil, bad(pr, "bad location_id %q", v)
+				return nil, ids, bad(pr, "bad location_id %q", v)
 			}
 		}
 		r.Origin = "frePPLe"
@@ -208,53 +233,53 @@ func (im *Importer) Validate(ctx context.Context, raw []*xmlschema.PlanRecord, l
 		case "PO":
 			if r.Status == "approved" || r.Status == "confirmed" {
 				if _, err := lastInt(pr.Attr("id"), " - "); err != nil {
-					return nil, bad(pr, "id %q does not end with a purchase order line id", pr.Attr("id"))
+					return nil, ids, bad(pr, "id %q does not end with a purchase order line id", pr.Attr("id"))
 				}
 				break
 			}
 			if r.Supplier, err = lastInt(pr.Attr("supplier"), " "); err != nil {
-				return nil, bad(pr, "supplier %q does not end with a partner id", pr.Attr("supplier"))
+				return nil, ids, bad(pr, "supplier %q does not end with a partner id", pr.Attr("supplier"))
 			}
 			partners[r.Supplier] = true
 			if !r.HasEnd || !r.HasStart {
-				return nil, bad(pr, "purchase proposal without start or end")
+				return nil, ids, bad(pr, "purchase proposal without start or end")
 			}
 		case "DO":
 			if pr.Attr("origin") == "" || pr.Attr("destination") == "" {
-				return nil, bad(pr, "distribution order without origin or destination")
+				return nil, ids, bad(pr, "distribution order without origin or destination")
 			}
 		case "MO":
 			if r.Status == "" || r.Status == "proposed" {
 				if _, err := lastInt(pr.Attr("operation"), " "); err != nil {
-					return nil, bad(pr, "operation %q does not end with a bill of materials id", pr.Attr("operation"))
+					return nil, ids, bad(pr, "operation %q does not end with a bill of materials id", pr.Attr("operation"))
 				}
 			}
 			for _, w := range pr.Workorders {
 				wd := workorderData{}
 				if wd.ID, err = lastInt(w.Operation, "- "); err != nil {
-					return nil, &ValidationError{Element: "workorder", Line: w.Line, Name: w.Operation, Msg: "operation does not end with an id"}
+					return nil, ids, &ValidationError{Element: "workorder", Line: w.Line, Name: w.Operation, Msg: "operation does not end with an id"}
 				}
 				if w.Start != "" {
 					if wd.Start, err = parseDate(w.Start, loc); err != nil {
-						return nil, &ValidationError{Element: "workorder", Line: w.Line, Name: w.Operation, Msg: fmt.Sprintf("bad start date %q", w.Start)}
+						return nil, ids, &ValidationError{Element: "workorder", Line: w.Line, Name: w.Operation, Msg: fmt.Sprintf("bad start date %q", w.Start)}
 					}
 					wd.HasS = true
 				}
 				if w.End != "" {
 					if wd.End, err = parseDate(w.End, loc); err != nil {
-						return nil, &ValidationError{Element: "workorder", Line: w.Line, Name: w.Operation, Msg: fmt.Sprintf("bad end date %q", w.End)}
+						return nil, ids, &ValidationError{Element: "workorder", Line: w.Line, Name: w.Operation, Msg: fmt.Sprintf("bad end date %q", w.End)}
 					}
 					wd.HasE = true
 				}
 				for _, res := range w.Resources {
 					id, err := strconv.Atoi(res.ID)
 					if err != nil {
-						return nil, &ValidationError{Element: "resource", Line: res.Line, Name: res.Name, Msg: fmt.Sprintf("bad workcenter id %q", res.ID)}
+						return nil, ids, &ValidationError{Element: "resource", Line: res.Line, Name: res.Name, Msg: fmt.Sprintf("bad workcenter id %q", res.ID)}
 					}
 					qty := 0.0
 					if res.Quantity != "" {
 						if qty, err = strconv.ParseFloat(res.Quantity, 64); err != nil {
-							return nil, &ValidationError{Element: "resource", Line: res.Line, Name: res.Name, Msg: fmt.Sprintf("bad quantity %q", res.Quantity)}
+							return nil, ids, &ValidationError{Element: "resource", Line: res.Line, Name: res.Name, Msg: fmt.Sprintf("bad quantity %q", res.Quantity)}
 						}
 					}
 					wcs[id] = true
@@ -264,12 +289,12 @@ func (im *Importer) Validate(ctx context.Context, raw []*xmlschema.PlanRecord, l
 			}
 		case "WO":
 			if !r.HasStart || !r.HasEnd {
-				return nil, bad(pr, "work order without start or end")
+				return nil, ids, bad(pr, "work order without start or end")
 			}
 			for _, res := range pr.Resources {
 				id, err := strconv.Atoi(res.ID)
 				if err != nil {
-					return nil, &ValidationError{Element: "resource", Line: res.Line, Name: res.Name, Msg: fmt.Sprintf("bad workcenter id %q", res.ID)}
+					return nil, ids, &ValidationError{Element: "resource", Line: res.Line, Name: res.Name, Msg: fmt.Sprintf("bad workcenter id %q", res.ID)}
 				}
 				wcs[id] = true
 				r.Resources = append(r.Resources, id)
@@ -277,33 +302,42 @@ func (im *Importer) Validate(ctx context.Context, raw []*xmlschema.PlanRecord, l
 		}
 		recs = append(recs, r)
 	}
+	return recs, ids, nil
+}
+
+// resolve checks that the ids the records name exist in Odoo.
+func (im *Importer) resolve(ctx context.Context, recs []*record, ids named) error {
+	products, partners, wcs := ids.products, ids.partners, ids.workcenters
+	bad := func(r *xmlschema.PlanRecord, format string, a ...any) error {
+		return &ValidationError{Element: "operationplan", Line: r.Line, Name: r.Name(), Msg: fmt.Sprintf(format, a...)}
+	}
 	if err := im.exist(ctx, "product.product", products, recs, func(r *record) int { return r.Product }, "unknown product id %d"); err != nil {
-		return nil, err
+		return err
 	}
 	if err := im.exist(ctx, "res.partner", partners, recs, func(r *record) int { return r.Supplier }, "unknown supplier id %d"); err != nil {
-		return nil, err
+		return err
 	}
 	if len(wcs) > 0 {
 		found, err := im.existing(ctx, "mrp.workcenter", wcs)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, r := range recs {
 			for _, w := range r.Workorder {
 				for _, wc := range w.Workcenters {
 					if !found[wc.ID] {
-						return nil, bad(r.PlanRecord, "unknown workcenter id %d", wc.ID)
+						return bad(r.PlanRecord, "unknown workcenter id %d", wc.ID)
 					}
 				}
 			}
 			for _, id := range r.Resources {
 				if !found[id] {
-					return nil, bad(r.PlanRecord, "unknown workcenter id %d", id)
+					return bad(r.PlanRecord, "unknown workcenter id %d", id)
 				}
 			}
 		}
 	}
-	return recs, nil
+	return nil
 }
 
 // existing returns which of ids exist in model (one search per 1000 ids).

@@ -43,35 +43,37 @@ func (r *run) purchaseUpdates(ctx context.Context) error {
 
 // rfq is the RFQ of one supplier.
 type rfq struct {
-	supplier   int
-	first      *record
-	minStart   time.Time
-	minEnd     time.Time
-	id         int
-	lines      []*poLine
-	linesByKey map[int]*poLine // product → line (mode 2 merging)
+	supplier    int
+	first       *record
+	minStart    time.Time
+	minEnd      time.Time
+	id          int
+	requisition int // blanket order to reference, 0 for none
+	lines       []*poLine
+	linesByKey  map[int]*poLine // product → line (mode 2 merging)
 }
 
+// poLine is one RFQ line: one proposal, or in mode 2 every proposal of
+// the same product for the same supplier.
 type poLine struct {
 	recs    []*record
 	product int
-	uom     int
-	qty     float64
+	uom     int // the frePPLe UoM (item_id)
 	date    time.Time
 }
 
-// purchaseCreates turns proposals into RFQs: one per supplier, lines
-// merged per product in mode 2, header dates the minimum of the lines
-// (spec §4.6.2). Lines always go to their own supplier's RFQ (the
-// addon's wrong-RFQ defect is fixed).
-func (r *run) purchaseCreates(ctx context.Context) error {
+// groupPurchases groups proposals (status missing or proposed) into one
+// RFQ per supplier, in order of first appearance, with header dates the
+// earliest of its proposals. In mode 2 the proposals of one product
+// become one line dated at the earliest end (spec §4.3, §4.6.2); lines
+// always go to their own supplier's RFQ (D25 fixed).
+func groupPurchases(recs []*record, mode int) []*rfq {
 	var order []*rfq
 	bySupplier := map[int]*rfq{}
-	for _, rec := range r.recs {
+	for _, rec := range recs {
 		if rec.Type != "PO" || (rec.Status != "" && rec.Status != "proposed") {
 			continue
 		}
-		r.procurement++
 		q := bySupplier[rec.Supplier]
 		if q == nil {
 			q = &rfq{supplier: rec.Supplier, first: rec, minStart: rec.Start, minEnd: rec.End, linesByKey: map[int]*poLine{}}
@@ -84,20 +86,57 @@ func (r *run) purchaseCreates(ctx context.Context) error {
 		if rec.End.Before(q.minEnd) {
 			q.minEnd = rec.End
 		}
-		if l := q.linesByKey[rec.Product]; l != nil && r.o.Mode == 2 {
+		if l := q.linesByKey[rec.Product]; l != nil && mode == 2 {
 			l.recs = append(l.recs, rec)
-			l.qty += rec.Qty // D: summed in the frePPLe UoM, as the addon does
 			if rec.End.Before(l.date) {
 				l.date = rec.End
 			}
 			continue
 		}
-		l := &poLine{recs: []*record{rec}, product: rec.Product, uom: rec.UoM, qty: rec.Qty, date: rec.End}
+		l := &poLine{recs: []*record{rec}, product: rec.Product, uom: rec.UoM, date: rec.End}
 		q.linesByKey[rec.Product] = l
 		q.lines = append(q.lines, l)
 	}
+	return order
+}
+
+// quantity is the line's unit and quantity as the addon leaves them:
+// Odoo's _prepare_purchase_order_line puts the first proposal in the
+// product's purchase UoM; each merged proposal (mode 2) is then added in
+// the frePPLe UoM unconverted (D27). With fixD27 the merged total is
+// converted once instead.
+func (l *poLine) quantity(u *uoms, fixD27 bool) (int, float64) {
+	if fixD27 {
+		total := 0.0
+		for _, r := range l.recs {
+			total += r.Qty
+		}
+		return u.toPurchase(total, l.uom, l.product)
+	}
+	uom, q := u.toPurchase(l.recs[0].Qty, l.uom, l.product)
+	for _, r := range l.recs[1:] {
+		q += r.Qty
+	}
+	return uom, q
+}
+
+// purchaseCreates turns proposals into RFQs (spec §4.6.2).
+func (r *run) purchaseCreates(ctx context.Context) error {
+	order := groupPurchases(r.recs, r.o.Mode)
+	for _, q := range order {
+		for _, l := range q.lines {
+			r.procurement += len(l.recs)
+		}
+	}
 	if len(order) == 0 {
 		return nil
+	}
+	units, err := r.purchaseUoMs(ctx, order)
+	if err != nil {
+		return err
+	}
+	if err := r.blanketOrders(ctx, order); err != nil {
+		return err
 	}
 	// Headers.
 	terms, err := r.paymentTerms(ctx, order)
@@ -130,6 +169,11 @@ func (r *run) purchaseCreates(ctx context.Context) error {
 		if r.actualUser != 0 {
 			v["user_id"] = r.actualUser
 		}
+		if q.requisition != 0 {
+			// The addon writes it once the first line is made; the
+			// resulting RFQ is the same.
+			v["requisition_id"] = q.requisition
+		}
 		keys, vals, pending = append(keys, key), append(vals, v), append(pending, q)
 	}
 	ids, err := r.createAll(ctx, "purchase.order", keys, vals)
@@ -156,10 +200,11 @@ func (r *run) purchaseCreates(ctx context.Context) error {
 		if _, ok := r.done(key); ok {
 			continue
 		}
+		uom, qty := l.quantity(units, r.o.FixD27)
 		keys = append(keys, key)
 		vals = append(vals, map[string]any{
-			"order_id": lineRFQ[l].id, "product_id": l.product, "product_qty": l.qty,
-			"product_uom": l.uom, "date_planned": l.date.Format(odooTime),
+			"order_id": lineRFQ[l].id, "product_id": l.product, "product_qty": qty,
+			"product_uom": uom, "date_planned": l.date.Format(odooTime),
 		})
 	}
 	if _, err := r.createAll(ctx, "purchase.order.line", keys, vals); err != nil {
