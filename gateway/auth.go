@@ -114,7 +114,7 @@ func (s *Server) basicLogin(ctx context.Context, db, cred string) (*caller, erro
 	if !ok || login == "" || password == "" {
 		return nil, authError("missing login or password")
 	}
-	sess, err := odoo.Login(ctx, s.odoo, db, login, password)
+	sess, err := s.logins.login(ctx, s.odoo, db, login, password)
 	if err != nil {
 		if odoo.KindOf(err) == odoo.KindAuth {
 			return nil, authError("wrong login or password for " + login)
@@ -141,7 +141,7 @@ func (s *Server) bearerLogin(ctx context.Context, db, companyName, token string)
 	if s.cfg.ServiceLogin == "" || s.cfg.ServicePassword == "" {
 		return nil, authError("bearer tokens need a service account (odoo.service_login)")
 	}
-	sess, err := odoo.Login(ctx, s.odoo, db, s.cfg.ServiceLogin, s.cfg.ServicePassword)
+	sess, err := s.logins.login(ctx, s.odoo, db, s.cfg.ServiceLogin, s.cfg.ServicePassword)
 	if err != nil {
 		if odoo.KindOf(err) == odoo.KindAuth {
 			return nil, authError("service account login failed")

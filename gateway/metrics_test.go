@@ -94,7 +94,8 @@ func TestMetricsMoveWithExportsImportsAndOdooCalls(t *testing.T) {
 		{"cache misses (cold mode 2)", sum(m, "plangate_cache_misses_total"), 1},
 		{"cache hits (warm mode 2)", sum(m, "plangate_cache_hits_total"), 1},
 		{"plan records imported", sum(m, "plangate_import_records_total"), 1},
-		{"authenticate calls", sum(m, "plangate_odoo_calls_total", `service="common"`, `method="authenticate"`), 5},
+		// Logins are cached (AuthCacheTTL): one authenticate serves all requests.
+		{"authenticate calls", sum(m, "plangate_odoo_calls_total", `service="common"`, `method="authenticate"`), 1},
 		{"product reads", sum(m, "plangate_odoo_calls_total", `service="object"`, `model="product.product"`), 1},
 		{"uom.uom errors", sum(m, "plangate_odoo_call_errors_total", `model="uom.uom"`, `kind="transient"`), 1},
 		{"Odoo call durations", sum(m, "plangate_odoo_call_duration_seconds_count", `service="object"`), 10},

@@ -46,6 +46,9 @@ type Config struct {
 	// OMS is the validated order-sourcing configuration; nil means the
 	// default rules (see oms.DefaultRules).
 	OMS *oms.Engine
+	// AuthCacheTTL is how long a successful Basic login is reused before
+	// Odoo is asked again (0: one minute; negative: ask every time).
+	AuthCacheTTL time.Duration
 }
 
 // CompanyConfig are settings of one company.
@@ -65,6 +68,7 @@ type Server struct {
 	flights   flights
 	oms       *oms.Service
 	omsRuns   *runKeeper
+	logins    *loginCache
 	metrics   *metrics     // Prometheus series of this server (GET /metrics)
 	handler   http.Handler // the router inside the request-id, log and metrics middleware
 }
@@ -90,6 +94,10 @@ func New(cfg Config, t odoo.Transport, st *store.Store, log *slog.Logger) *Serve
 	// Every Odoo call the gateway makes goes through t: count them there.
 	s := &Server{cfg: cfg, odoo: m.instrument(t), store: st, log: log, metrics: m,
 		exportSem: make(chan struct{}, cfg.MaxConcurrentExports)}
+	if cfg.AuthCacheTTL == 0 {
+		cfg.AuthCacheTTL = time.Minute
+	}
+	s.logins = newLoginCache(cfg.AuthCacheTTL, cfg.Now)
 	s.oms = oms.NewService(cfg.OMS, cfg.Now)
 	s.omsRuns = newRunKeeper(st, cfg.OMS.Config(), cfg.Now, log)
 	s.router = s.routes()
