@@ -26,6 +26,7 @@ type runKeeper struct {
 	queue   []store.OMSRun
 	order   []string // no store: ids oldest first, for the memory bound
 	kick    chan struct{}
+	room    *sync.Cond // signalled when a flush empties the queue
 	stop    chan struct{}
 	done    chan struct{}
 	closed  bool
@@ -37,9 +38,15 @@ const memoryRuns = 1000
 // flushEvery is the longest a run waits before it is saved.
 const flushEvery = 100 * time.Millisecond
 
+// maxQueuedRuns bounds the runs waiting for the store. Past it, requests
+// wait for the writer (backpressure) rather than runs being dropped or
+// memory growing without bound while the disk is slow or failing.
+const maxQueuedRuns = 4096
+
 func newRunKeeper(st *store.Store, cfg oms.Config, now func() time.Time, log *slog.Logger) *runKeeper {
 	k := &runKeeper{st: st, keep: cfg.KeepRuns, maxAge: cfg.KeepFor, now: now, log: log,
 		pending: map[string]store.OMSRun{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	k.room = sync.NewCond(&k.mu)
 	if st == nil {
 		close(k.done)
 		return k
@@ -65,6 +72,9 @@ func (k *runKeeper) add(run *oms.Run) {
 			k.order = k.order[1:]
 		}
 		return
+	}
+	for len(k.queue) >= maxQueuedRuns && !k.closed {
+		k.room.Wait()
 	}
 	k.queue = append(k.queue, r)
 	if len(k.queue) >= 512 {
@@ -117,6 +127,16 @@ func (k *runKeeper) flush() {
 		k.log.Error("saving order-sourcing runs failed", "runs", len(batch), "err", err)
 		k.mu.Lock()
 		k.queue = append(batch, k.queue...)
+		if over := len(k.queue) - maxQueuedRuns; over > 0 {
+			// The store keeps failing: losing the oldest runs (loudly)
+			// beats blocking every sourcing request forever.
+			for _, r := range k.queue[:over] {
+				delete(k.pending, r.ID)
+			}
+			k.queue = k.queue[over:]
+			k.log.Error("order-sourcing runs dropped: the store keeps failing", "dropped", over)
+			k.room.Broadcast()
+		}
 		k.mu.Unlock()
 		return
 	}
@@ -124,6 +144,7 @@ func (k *runKeeper) flush() {
 	for _, r := range batch {
 		delete(k.pending, r.ID)
 	}
+	k.room.Broadcast()
 	k.mu.Unlock()
 }
 
@@ -135,6 +156,7 @@ func (k *runKeeper) close() {
 		return
 	}
 	k.closed = true
+	k.room.Broadcast()
 	k.mu.Unlock()
 	if k.st != nil {
 		close(k.stop)

@@ -1,6 +1,7 @@
 package oms
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"slices"
@@ -113,4 +114,28 @@ func TestProposeLatency(t *testing.T) {
 	if p99 > 500*time.Millisecond {
 		t.Errorf("p99 %v", p99)
 	}
+}
+
+// BenchmarkProposeEncoded adds what the gateway does per ticket besides
+// sourcing: the run document kept for /oms/runs and the 1.1.0 answer.
+func BenchmarkProposeEncoded(b *testing.B) {
+	s := warmService(b, benchSnapshot(20, 500, 1))
+	req := Request{Scope: "bench", Database: "db", Ticket: benchTicket(50, 500, 2)}
+	b.ReportAllocs()
+	var runBytes int
+	for i := 0; i < b.N; i++ {
+		run, err := s.Propose(b.Context(), req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		doc, err := json.Marshal(run)
+		if err != nil {
+			b.Fatal(err)
+		}
+		runBytes = len(doc)
+		if _, err := json.Marshal(NewResponse(run, Version110)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(runBytes), "run-bytes")
 }

@@ -232,3 +232,24 @@ func TestNewEngineValidates(t *testing.T) {
 		t.Errorf("defaults not applied: %+v", e.Config())
 	}
 }
+
+func TestGroupJSONRoundTrip(t *testing.T) {
+	g := Group{cand(1, 10, 6.5, 0), cand(3, 20, 1e-7, 552.7), cand(2, 30, 12, -2)}
+	b, err := g.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `[[1,10,6.5,0],[3,20,1e-07,552.7],[2,30,12,-2]]`; string(b) != want {
+		t.Errorf("got %s, want %s", b, want)
+	}
+	var back Group
+	if err := back.UnmarshalJSON(b); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(back) != fmt.Sprint(g) {
+		t.Errorf("round trip %v, want %v", back, g)
+	}
+	if err := back.UnmarshalJSON([]byte(`[{"warehouse":1}]`)); err == nil {
+		t.Error("objects accepted as rows")
+	}
+}
