@@ -87,9 +87,16 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 			fmt.Fprintf(w, "  Company %q:\n    open %s/frepple/xml?%s\n", c, base, q.Encode())
 		}
 		fmt.Fprintln(w, "  Log in as admin / admin when the browser asks. Ctrl-C stops.")
+		fmt.Fprintf(w, "  Order sourcing (which warehouse ships which lines):\n    curl -u admin:admin -d '%s' %s/oms/orders-proposal\n", demoTicket, base)
 		printShopDemo(w, fake.URL, esrv.URL, ds.Database)
 	})
 }
+
+// demoTicket is an order of Deco Addict that no single demo warehouse can
+// ship: the answer splits it between Oakland and Los Angeles.
+const demoTicket = `{"ticket":{"id":"T1","organization":{"id":"1"},"businessPartner":{"id":"10"},"lines":[` +
+	`{"id":"1","product":{"id":"30"},"qty":30,"uom":"1"},{"id":"2","product":{"id":"20"},"qty":25,"uom":"1"},` +
+	`{"id":"3","product":{"id":"18"},"qty":10,"uom":"1"},{"id":"4","product":{"id":"25"},"qty":15,"uom":"1"}]}}`
 
 func runEmulator(ctx context.Context, env *cliEnv, args []string) error {
 	cfg, _, err := loadConfig(env, "emulator", args, commonOptions, datasetOptions, func(c *Config) []option {
