@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -22,34 +21,25 @@ var importLocks sync.Map // plan id → *sync.Mutex
 // writes are journaled in the store so a repost or retry writes nothing
 // twice.
 func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
-	parts, err := readLenientMultipart(r.Body, r.Header.Get("Content-Type"), s.cfg.MaxBodyBytes)
+	// The plan is spooled to a temporary file as it arrives, never held
+	// in memory; it is read twice (hash, then parse) from there.
+	form, err := readPlanForm(r.Body, r.Header.Get("Content-Type"), s.cfg.MaxBodyBytes, "")
 	if err != nil {
 		s.writeError(w, r, markerImport, err, false)
 		return
 	}
-	form := map[string]string{}
-	var file []byte
-	var haveFile bool
-	for _, p := range parts {
-		if p.Name == "frePPLe plan" {
-			file, haveFile = p.Body, true
-			continue
-		}
-		if _, dup := form[p.Name]; !dup {
-			form[p.Name] = string(p.Body)
-		}
-	}
+	defer form.Close()
 	param := func(name string) string {
 		if v := r.URL.Query().Get(name); v != "" {
 			return v
 		}
-		return form[name]
+		return form.fields[name]
 	}
 	c, ok := s.authenticate(w, r, param)
 	if !ok {
 		return
 	}
-	if !haveFile {
+	if !form.haveFile {
 		s.writeError(w, r, markerImport, errBadRequest("%s", errNoPlan.Error()), false)
 		return
 	}
@@ -68,12 +58,21 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	if mode == 2 {
 		o.ActualUser = param("actual_user")
 	}
-	id := store.PlanID(c.Database, companyName, mode, file)
+	plan, err := form.reader()
+	if err != nil {
+		s.writeError(w, r, markerImport, err, false)
+		return
+	}
+	id, err := store.PlanIDFrom(c.Database, companyName, mode, plan)
+	if err != nil {
+		s.writeError(w, r, markerImport, err, false)
+		return
+	}
 	mu, _ := importLocks.LoadOrStore(id, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 
-	j := &store.Plan{ID: id, Database: c.Database, Company: companyName, Mode: mode, Bytes: len(file),
+	j := &store.Plan{ID: id, Database: c.Database, Company: companyName, Mode: mode, Bytes: int(form.size),
 		Status: store.PlanReceived, Received: s.now(), Updated: s.now(), Steps: map[string][]int{}, Counters: map[string]int{}}
 	if s.store != nil {
 		prev, found, err := s.store.Plan(id)
@@ -92,7 +91,11 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	im := &planimport.Importer{S: c.Session, Store: s.store, Log: s.log, Now: s.now}
-	raw, err := planimport.Parse(bytes.NewReader(file))
+	if plan, err = form.reader(); err != nil {
+		s.writeError(w, r, markerImport, err, false)
+		return
+	}
+	raw, err := planimport.Parse(plan)
 	if err != nil {
 		s.rejectPlan(w, r, err)
 		return

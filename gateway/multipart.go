@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 )
 
@@ -51,113 +53,233 @@ func multipartBoundary(contentType string) (string, error) {
 }
 
 // readLenientMultipart reads a multipart body of at most limit bytes
-// (0: no limit). It accepts CRLF, LF or CR before delimiter lines,
-// trailing whitespace after delimiters, and part headers separated by
-// either line ending (spec §4.1); Go's mime/multipart rejects the bodies
-// the planner really sends.
+// (0: no limit) into memory, every part. It accepts what
+// streamMultipart accepts.
 func readLenientMultipart(r io.Reader, contentType string, limit int64) ([]formPart, error) {
-	boundary, err := multipartBoundary(contentType)
+	var parts []formPart
+	var buf *bytes.Buffer
+	err := streamMultipart(r, contentType, limit, func(p formPart) (io.Writer, error) {
+		if buf != nil {
+			parts[len(parts)-1].Body = buf.Bytes()
+		}
+		parts = append(parts, p)
+		buf = &bytes.Buffer{}
+		return buf, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if limit > 0 {
-		r = io.LimitReader(r, limit+1)
+	if buf != nil {
+		parts[len(parts)-1].Body = buf.Bytes()
 	}
-	body, err := io.ReadAll(r)
+	for i := range parts {
+		if parts[i].Filename == "" {
+			parts[i].Body = bytes.TrimRight(parts[i].Body, "\r")
+		}
+	}
+	return parts, nil
+}
+
+// limited fails with errTooLarge once more than n bytes were read.
+type limited struct {
+	r io.Reader
+	n int64 // bytes still allowed
+}
+
+func (l *limited) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if l.n < 0 {
+		return n, errTooLarge
+	}
+	return n, err
+}
+
+// maxPartHeader bounds the header block of one part.
+const maxPartHeader = 16 << 10
+
+// streamMultipart reads a multipart body of at most limit bytes (0: no
+// limit) as a stream: for each part, sink receives its name and filename
+// and returns where the content goes (nil: discard). Memory stays
+// bounded by the read buffer whatever the size of the parts. It accepts
+// CRLF, LF or CR before delimiter lines, trailing whitespace after
+// delimiters, and part headers separated by either line ending (spec
+// §4.1); Go's mime/multipart rejects the bodies the planner really
+// sends. The line ending before a delimiter belongs to the delimiter.
+func streamMultipart(r io.Reader, contentType string, limit int64, sink func(formPart) (io.Writer, error)) error {
+	boundary, err := multipartBoundary(contentType)
 	if err != nil {
-		return nil, fmt.Errorf("read request body: %w", err)
+		return err
 	}
-	if limit > 0 && int64(len(body)) > limit {
-		return nil, errTooLarge
+	if limit > 0 {
+		r = &limited{r: r, n: limit}
 	}
-	return splitMultipart(body, boundary)
-}
-
-// splitMultipart cuts body at the delimiter lines of boundary.
-func splitMultipart(body []byte, boundary string) ([]formPart, error) {
+	const bufSize = 64 << 10
+	br := bufio.NewReaderSize(r, bufSize)
 	delim := []byte("--" + boundary)
-	// Find delimiters that start a line.
-	var starts []int // index of "--boundary"
-	for off := 0; ; {
-		i := bytes.Index(body[off:], delim)
-		if i < 0 {
-			break
+	readErr := func(err error) error {
+		if errors.Is(err, errTooLarge) {
+			return errTooLarge
 		}
-		p := off + i
-		if p == 0 || body[p-1] == '\n' || body[p-1] == '\r' {
-			starts = append(starts, p)
-		}
-		off = p + len(delim)
+		return fmt.Errorf("read request body: %w", err)
 	}
-	if len(starts) == 0 {
-		return nil, errBadRequest("multipart body has no boundary line")
+	// next copies content to w (nil: discard) up to the next delimiter
+	// that starts a line (or the body, when first), consumes the
+	// delimiter and reports whether it was the closing one.
+	first := true
+	next := func(w io.Writer) (closing bool, err error) {
+		keep := len(delim) + 2 // a line ending and the delimiter may straddle reads
+		for {
+			buf, perr := br.Peek(bufSize)
+			if perr != nil && perr != io.EOF && !errors.Is(perr, bufio.ErrBufferFull) {
+				return false, readErr(perr)
+			}
+			eof := perr == io.EOF
+			found, end := -1, -1 // content end, delimiter end
+			hold := len(buf) - keep // bytes that may be passed on when nothing is found
+			for off := 0; ; {
+				i := bytes.Index(buf[off:], delim)
+				if i < 0 {
+					break
+				}
+				p := off + i
+				off = p + 1
+				if !(p == 0 && first) && (p == 0 || (buf[p-1] != '\n' && buf[p-1] != '\r')) {
+					continue
+				}
+				// What follows must be "--" or blanks up to a line feed.
+				rest := buf[p+len(delim):]
+				if len(rest) < 2 && !eof {
+					hold = min(hold, p-2)
+					break // need more bytes to decide
+				}
+				if bytes.HasPrefix(rest, []byte("--")) {
+					found, end, closing = p, p+len(delim)+2, true
+					break
+				}
+				nl := bytes.IndexByte(rest, '\n')
+				if nl < 0 {
+					if !eof && len(rest) < 256 {
+						hold = min(hold, p-2)
+						break // need more bytes
+					}
+					if len(bytes.TrimSpace(rest)) == 0 && eof {
+						return false, errBadRequest("multipart body has no closing boundary")
+					}
+					continue
+				}
+				if len(bytes.TrimSpace(rest[:nl])) != 0 {
+					continue // the boundary text followed by other characters
+				}
+				found, end = p, p+len(delim)+nl+1
+				break
+			}
+			if found >= 0 {
+				content := buf[:found]
+				if found > 0 {
+					if bytes.HasSuffix(content, []byte("\r\n")) {
+						content = content[:len(content)-2]
+					} else {
+						content = content[:len(content)-1]
+					}
+				}
+				if w != nil && !first {
+					if _, err := w.Write(content); err != nil {
+						return false, err
+					}
+				}
+				if _, err := br.Discard(end); err != nil {
+					return false, readErr(err)
+				}
+				first = false
+				return closing, nil
+			}
+			if eof {
+				if first {
+					return false, errBadRequest("multipart body has no boundary line")
+				}
+				return false, errBadRequest("multipart body has no closing boundary")
+			}
+			// No delimiter yet: pass on all but a tail that could start one.
+			// (Peek returned a full buffer here, far longer than a delimiter
+			// line, so n > 0 and the loop advances.)
+			n := max(hold, 0)
+			if w != nil && !first && n > 0 {
+				if _, err := w.Write(buf[:n]); err != nil {
+					return false, err
+				}
+			}
+			if n > 0 {
+				if _, err := br.Discard(n); err != nil {
+					return false, readErr(err)
+				}
+			}
+		}
 	}
-	var parts []formPart
-	for k, p := range starts {
-		after := p + len(delim)
-		if bytes.HasPrefix(body[after:], []byte("--")) {
-			return parts, nil // closing delimiter
-		}
-		if k+1 >= len(starts) {
-			break
-		}
-		// Skip the rest of the delimiter line (whitespace, CR, LF).
-		content := body[after:starts[k+1]]
-		nl := bytes.IndexByte(content, '\n')
-		if nl < 0 {
-			return nil, errBadRequest("malformed multipart delimiter line")
-		}
-		if strings.TrimSpace(string(content[:nl])) != "" {
-			continue // not a delimiter: the boundary text followed by other characters
-		}
-		content = content[nl+1:]
-		// The line ending before the next delimiter belongs to the delimiter.
-		if bytes.HasSuffix(content, []byte("\r\n")) {
-			content = content[:len(content)-2]
-		} else if n := len(content); n > 0 && (content[n-1] == '\n' || content[n-1] == '\r') {
-			content = content[:n-1]
-		}
-		part, err := parsePart(content)
+	closing, err := next(nil) // preamble
+	if err != nil {
+		return err
+	}
+	for !closing {
+		p, err := readPartHeader(br)
 		if err != nil {
-			return nil, err
+			if errors.Is(err, errTooLarge) {
+				return errTooLarge
+			}
+			return err
 		}
-		parts = append(parts, part)
+		w, err := sink(p)
+		if err != nil {
+			return err
+		}
+		if closing, err = next(w); err != nil {
+			return err
+		}
 	}
-	return nil, errBadRequest("multipart body has no closing boundary")
+	return nil
 }
 
-// parsePart splits headers from content; headers end at the first empty line.
-func parsePart(b []byte) (formPart, error) {
+// readPartHeader reads header lines up to the first empty one.
+func readPartHeader(br *bufio.Reader) (formPart, error) {
 	var p formPart
+	total := 0
 	for {
-		nl := bytes.IndexByte(b, '\n')
-		var line []byte
-		if nl < 0 {
-			line, b = b, nil
-		} else {
-			line, b = b[:nl], b[nl+1:]
+		line, err := br.ReadSlice('\n')
+		total += len(line)
+		if total > maxPartHeader || errors.Is(err, bufio.ErrBufferFull) {
+			return p, errBadRequest("multipart part header too long")
 		}
-		line = bytes.TrimRight(line, "\r")
-		if len(line) == 0 {
-			break
+		if err != nil && err != io.EOF {
+			if errors.Is(err, errTooLarge) {
+				return p, errTooLarge
+			}
+			return p, fmt.Errorf("read request body: %w", err)
 		}
-		name, value, ok := strings.Cut(string(line), ":")
+		l := bytes.TrimRight(line, "\r\n")
+		if len(l) == 0 {
+			if err == io.EOF {
+				return p, errBadRequest("multipart body has no closing boundary")
+			}
+			return p, nil
+		}
+		name, value, ok := strings.Cut(string(l), ":")
 		if !ok {
-			return p, errBadRequest("malformed multipart part header %q", string(line))
+			return p, errBadRequest("malformed multipart part header %q", string(l))
 		}
 		if strings.EqualFold(strings.TrimSpace(name), "Content-Disposition") {
 			p.Name = dispositionParam(value, "name")
 			p.Filename = dispositionParam(value, "filename")
 		}
-		if b == nil {
-			break
+		if err == io.EOF {
+			return p, errBadRequest("multipart body has no closing boundary")
 		}
 	}
-	p.Body = b
-	if p.Filename == "" {
-		p.Body = bytes.TrimRight(p.Body, "\r")
-	}
-	return p, nil
 }
 
 // dispositionParam returns a parameter of a Content-Disposition value,
@@ -197,3 +319,101 @@ func splitParams(v string) []string {
 }
 
 var errNoPlan = errors.New("missing file field 'frePPLe plan'")
+
+// planForm is a posted plan form: the plain fields in memory, the plan
+// file spooled to a temporary file of its own (never held in memory;
+// D31: no shared temp files).
+type planForm struct {
+	fields   map[string]string
+	file     *os.File // nil when the body had no plan part
+	size     int64
+	haveFile bool
+}
+
+// maxField bounds a plain form field.
+const maxField = 64 << 10
+
+// readPlanForm reads a plan upload: fields first-wins as werkzeug's
+// request.form, the first "frePPLe plan" part spooled into dir ("" for
+// the system temp dir). Close removes the spool file.
+func readPlanForm(r io.Reader, contentType string, limit int64, dir string) (*planForm, error) {
+	f := &planForm{fields: map[string]string{}}
+	var field *bytes.Buffer
+	var fieldName string
+	flush := func() {
+		if field != nil {
+			if _, dup := f.fields[fieldName]; !dup {
+				f.fields[fieldName] = strings.TrimRight(field.String(), "\r")
+			}
+			field = nil
+		}
+	}
+	err := streamMultipart(r, contentType, limit, func(p formPart) (io.Writer, error) {
+		flush()
+		if p.Name == planField {
+			if f.haveFile {
+				return nil, nil // a second plan part: ignored, as werkzeug's files[name] gives the first
+			}
+			tmp, err := os.CreateTemp(dir, "plangate-plan-*.xml")
+			if err != nil {
+				return nil, fmt.Errorf("spool plan: %w", err)
+			}
+			f.file, f.haveFile = tmp, true
+			return &countingWriter{w: tmp, n: &f.size}, nil
+		}
+		field, fieldName = &bytes.Buffer{}, p.Name
+		return &cappedWriter{b: field}, nil
+	})
+	flush()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if f.file != nil {
+		if _, err := f.file.Seek(0, io.SeekStart); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("spool plan: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// Close removes the spooled plan.
+func (f *planForm) Close() {
+	if f != nil && f.file != nil {
+		f.file.Close()
+		os.Remove(f.file.Name())
+		f.file = nil
+	}
+}
+
+// reader returns the plan from its first byte.
+func (f *planForm) reader() (io.Reader, error) {
+	if _, err := f.file.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("reread plan: %w", err)
+	}
+	return bufio.NewReaderSize(f.file, 64<<10), nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n *int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	*c.n += int64(n)
+	return n, err
+}
+
+// cappedWriter refuses a plain field longer than maxField.
+type cappedWriter struct{ b *bytes.Buffer }
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if c.b.Len()+len(p) > maxField {
+		return 0, errBadRequest("form field longer than %d bytes", maxField)
+	}
+	return c.b.Write(p)
+}
+
+const planField = "frePPLe plan"

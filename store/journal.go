@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -49,13 +51,21 @@ type Plan struct {
 // PlanID is the id of a posted plan: SHA-256 of database, company, mode
 // and the file bytes.
 func PlanID(database, company string, mode int, file []byte) string {
+	id, _ := PlanIDFrom(database, company, mode, bytes.NewReader(file))
+	return id
+}
+
+// PlanIDFrom is PlanID of a file read as a stream.
+func PlanIDFrom(database, company string, mode int, file io.Reader) (string, error) {
 	h := sha256.New()
 	for _, s := range []string{database, company, strconv.Itoa(mode)} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	h.Write(file)
-	return hex.EncodeToString(h.Sum(nil))
+	if _, err := io.Copy(h, file); err != nil {
+		return "", fmt.Errorf("hash plan: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // SavePlan writes (replaces) a journal entry.

@@ -12,11 +12,30 @@ import (
 // PlanRecord is one <operationplan> of a posted plan, with the nested
 // <workorder> and <resource> elements the importer consumes (spec §4.5).
 type PlanRecord struct {
-	Line       int               // line of the start tag, for error messages
-	Attrs      map[string]string // attributes as sent
-	Workorders []PlanWorkorder   // <workorder operation=…> children
-	Resources  []PlanResource    // <resource> elements directly under the operationplan (WO records)
+	Line int // line of the start tag, for error messages
+	// Attrs are the attributes the importer consumes (spec §6.3), as
+	// sent, in document order; the others (criticality, batch, …) are
+	// dropped so that a plan of 100k records stays small in memory.
+	Attrs      []PlanAttr
+	Workorders []PlanWorkorder // <workorder operation=…> children
+	Resources  []PlanResource  // <resource> elements directly under the operationplan (WO records)
 }
+
+// PlanAttr is one attribute of an operationplan.
+type PlanAttr struct {
+	Name, Value string
+}
+
+// consumed are the operationplan attributes read by the import (spec
+// §6.3), interned: records share these strings.
+var consumed = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"ordertype", "item_id", "location_id", "quantity", "start", "end", "status", "reference", "id",
+		"supplier", "item", "origin", "destination", "operation", "owner", "remark"} {
+		m[n] = n
+	}
+	return m
+}()
 
 // PlanWorkorder is a <workorder> child of a manufacturing operationplan.
 type PlanWorkorder struct {
@@ -36,14 +55,49 @@ type PlanResource struct {
 }
 
 // Attr returns the attribute value, "" when absent.
-func (r *PlanRecord) Attr(name string) string { return r.Attrs[name] }
+func (r *PlanRecord) Attr(name string) string {
+	for _, a := range r.Attrs {
+		if a.Name == name {
+			return a.Value
+		}
+	}
+	return ""
+}
 
 // Name identifies the record in messages: reference, then id.
 func (r *PlanRecord) Name() string {
-	if v := r.Attrs["reference"]; v != "" {
+	if v := r.Attr("reference"); v != "" {
 		return v
 	}
-	return r.Attrs["id"]
+	return r.Attr("id")
+}
+
+// recordAttrs keeps the consumed attributes of an operationplan, their
+// values packed into one string (one allocation per record).
+func recordAttrs(se xml.StartElement) []PlanAttr {
+	n, size := 0, 0
+	for _, a := range se.Attr {
+		if _, ok := consumed[a.Name.Local]; ok && a.Name.Space == "" {
+			n++
+			size += len(a.Value)
+		}
+	}
+	out := make([]PlanAttr, 0, n)
+	var b strings.Builder
+	b.Grow(size)
+	for _, a := range se.Attr {
+		if _, ok := consumed[a.Name.Local]; ok && a.Name.Space == "" {
+			b.WriteString(a.Value)
+		}
+	}
+	all, off := b.String(), 0
+	for _, a := range se.Attr {
+		if name, ok := consumed[a.Name.Local]; ok && a.Name.Space == "" {
+			out = append(out, PlanAttr{Name: name, Value: all[off : off+len(a.Value)]})
+			off += len(a.Value)
+		}
+	}
+	return out
 }
 
 // PlanSyntaxError is a malformed or forbidden construct in a plan file.
@@ -136,7 +190,7 @@ func (p *PlanReader) syntax(err error) error {
 
 // record reads the rest of an <operationplan> element.
 func (p *PlanReader) record(start xml.StartElement) (*PlanRecord, error) {
-	rec := &PlanRecord{Line: p.line(), Attrs: attrs(start)}
+	rec := &PlanRecord{Line: p.line(), Attrs: recordAttrs(start)}
 	base := p.depth
 	var wo *PlanWorkorder
 	for {
