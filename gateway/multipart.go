@@ -141,7 +141,7 @@ func streamMultipart(r io.Reader, contentType string, limit int64, sink func(for
 				return false, readErr(perr)
 			}
 			eof := perr == io.EOF
-			found, end := -1, -1 // content end, delimiter end
+			found, end := -1, -1    // content end, delimiter end
 			hold := len(buf) - keep // bytes that may be passed on when nothing is found
 			for off := 0; ; {
 				i := bytes.Index(buf[off:], delim)
