@@ -31,6 +31,53 @@ func (s *Server) logFrom(ctx context.Context) *slog.Logger {
 	return s.log
 }
 
+// requestIDHandler adds the request id of the context to every record
+// logged with a context (InfoContext, Log…), once: not when the logger
+// already carries it (logFrom) or the record names it.
+type requestIDHandler struct {
+	next  slog.Handler
+	bound bool // a request_id attribute is already attached via With
+}
+
+func (h *requestIDHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
+
+func (h *requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" && !h.bound {
+		has := false
+		r.Attrs(func(a slog.Attr) bool {
+			has = a.Key == "request_id"
+			return !has
+		})
+		if !has {
+			r = r.Clone()
+			r.AddAttrs(slog.String("request_id", id))
+		}
+	}
+	return h.next.Handle(ctx, r)
+}
+
+func (h *requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	bound := h.bound
+	for _, a := range as {
+		bound = bound || a.Key == "request_id"
+	}
+	return &requestIDHandler{next: h.next.WithAttrs(as), bound: bound}
+}
+
+func (h *requestIDHandler) WithGroup(name string) slog.Handler {
+	return &requestIDHandler{next: h.next.WithGroup(name), bound: h.bound}
+}
+
+// withRequestIDs makes log's context-taking methods add request ids.
+func withRequestIDs(log *slog.Logger) *slog.Logger {
+	if _, ok := log.Handler().(*requestIDHandler); ok {
+		return log
+	}
+	return slog.New(&requestIDHandler{next: log.Handler()})
+}
+
 // saneRequestID accepts an incoming id only when it is short and made of
 // characters that cannot forge log fields or headers.
 func saneRequestID(v string) bool {

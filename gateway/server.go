@@ -78,6 +78,8 @@ func New(cfg Config, t odoo.Transport, st *store.Store, log *slog.Logger) *Serve
 	if log == nil {
 		log = slog.Default()
 	}
+	// Lines logged with a request's context carry its id (see middleware.go).
+	log = withRequestIDs(log)
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 256 << 20
 	}
