@@ -225,17 +225,19 @@ func TestRoutesAreLabelledByPattern(t *testing.T) {
 	r.do(t, "GET", "/shops/some-shop", nil)
 	r.do(t, "GET", "/shops/shops/stock-syncs", nil) // a value equal to a static segment
 	r.do(t, "GET", "/no/such/path/12345", nil)
+	r.do(t, "GET", "/oms/runs/974CE42DB1899F0B335CCD9E56292F7D", nil)
 	m := r.do(t, "GET", "/metrics", nil).body
 	for _, want := range []string{
 		`plangate_http_requests_total{method="GET",route="/shops/:name",status="404"} 1`,
 		`plangate_http_requests_total{method="GET",route="/shops/:name/stock-syncs",status="404"} 1`,
 		`plangate_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`route="/oms/runs/:id"`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	if strings.Contains(m, "some-shop") || strings.Contains(m, "12345") {
+	if strings.Contains(m, "some-shop") || strings.Contains(m, "12345") || strings.Contains(m, "974CE42D") {
 		t.Error("request paths leaked into metric labels")
 	}
 }
