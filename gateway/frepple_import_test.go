@@ -36,7 +36,7 @@ func startImportRig(t *testing.T) *importRig { return startImportRigWith(t, nil)
 
 // startImportRigWith lets setup adjust the emulator (e.g. turn on
 // odooemu.MOWorkordersFromRouting) before it serves.
-func startImportRigWith(t *testing.T, setup func(*odooemu.Emulator)) *importRig {
+func startImportRigWith(t *testing.T, setup func(*odooemu.Emulator), config ...func(*gateway.Config)) *importRig {
 	t.Helper()
 	ds, err := odooemu.Load(datasets.Demo(), ".")
 	if err != nil {
@@ -59,6 +59,9 @@ func startImportRigWith(t *testing.T, setup func(*odooemu.Emulator)) *importRig 
 	}
 	t.Cleanup(func() { st.Close() })
 	cfg := gateway.Config{Now: func() time.Time { return fixedNow }, MaxBodyBytes: 1 << 20}
+	for _, c := range config {
+		c(&cfg)
+	}
 	gw := httptest.NewServer(gateway.New(cfg, tr, st, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(gw.Close)
 	plan, err := os.ReadFile(filepath.Join(goldenImport, "plan.xml"))
