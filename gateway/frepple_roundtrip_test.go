@@ -95,26 +95,8 @@ func keys(m map[int]odoo.Record) []any {
 // post it again and find nothing new.
 func TestRoundTrip(t *testing.T) {
 	r := startImportRigWith(t, odooemu.MOWorkordersFromRouting)
-	t0 := time.Now()
-	doc, err := plangen.Read(strings.NewReader(string(r.exportDocument(t))))
-	t.Logf("export and read: %v", time.Since(t0))
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := r.odooSession(t)
-	users := searchRead(t, s, "res.users", odoo.Domain{odoo.Term("id", "=", s.UID)}, "tz")
-	tz, err := time.LoadLocation(users[0].String("tz"))
-	if err != nil || users[0].String("tz") == "" {
-		t.Fatalf("connector user tz %q: %v", users[0].String("tz"), err)
-	}
-	start := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC) // wall clock in tz
-	plan, err := plangen.Generate(doc, plangen.Options{Start: start})
-	if err != nil {
-		t.Fatal(err)
-	}
-	toUTC := func(wall time.Time) string {
-		return time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, tz).UTC().Format(utc)
-	}
+	plan, toUTC := roundTripPlan(t, r, s)
 	byType := map[string][]plangen.Proposal{}
 	for _, p := range plan.Proposals {
 		byType[p.Type] = append(byType[p.Type], p)
@@ -129,9 +111,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	before := len(r.emu.Journal())
 
-	t0 = time.Now()
 	status, reply := r.post(t, "1", plan.XML)
-	t.Logf("import: %v", time.Since(t0))
 	wantReply := fmt.Sprintf("Removed 0 old draft purchase orders\nRemoved 0 old draft manufacturing orders\nProcessed %d uploaded procurement orders\nProcessed %d uploaded manufacturing orders",
 		len(byType["PO"]), len(byType["MO"]))
 	if status != 200 || reply != wantReply {
@@ -139,56 +119,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 
 	// RFQs: one per supplier, holding exactly that supplier's proposals.
-	type line struct {
-		product int
-		qty     float64
-		date    string
-	}
-	wantLines := map[int][]line{}
-	minStart, minEnd := map[int]string{}, map[int]string{}
-	for _, p := range byType["PO"] {
-		k := p.Supplier.Partner
-		wantLines[k] = append(wantLines[k], line{p.Item.Product, p.Quantity, toUTC(p.End)})
-		if st := toUTC(p.Start); minStart[k] == "" || st < minStart[k] {
-			minStart[k] = st
-		}
-		if en := toUTC(p.End); minEnd[k] == "" || en < minEnd[k] {
-			minEnd[k] = en
-		}
-	}
-	rfqs := searchRead(t, s, "purchase.order", odoo.Domain{odoo.Term("origin", "=like", "frePPLe%")}, "partner_id", "state", "date_order", "date_planned", "picking_type_id", "company_id")
-	if len(rfqs) != len(wantLines) {
-		t.Fatalf("%d RFQs, want one for each of %d suppliers", len(rfqs), len(wantLines))
-	}
-	gotLines, poSupplier := map[int][]line{}, map[int]int{}
-	for _, po := range rfqs {
-		sup := po.M2OID("partner_id")
-		if _, ok := wantLines[sup]; !ok {
-			t.Errorf("RFQ %d for unexpected supplier %d", po.ID(), sup)
-		}
-		if _, dup := gotLines[sup]; dup {
-			t.Errorf("two RFQs for supplier %d", sup)
-		}
-		if po.String("state") != "draft" || po.M2OID("company_id") != 1 || po.M2OID("picking_type_id") == 0 {
-			t.Errorf("RFQ %d: state %q company %d picking type %d", po.ID(), po.String("state"), po.M2OID("company_id"), po.M2OID("picking_type_id"))
-		}
-		if po.String("date_order") != minStart[sup] || po.String("date_planned") != minEnd[sup] {
-			t.Errorf("RFQ %d dates %s/%s, want %s/%s (earliest of its lines, UTC)", po.ID(), po.String("date_order"), po.String("date_planned"), minStart[sup], minEnd[sup])
-		}
-		poSupplier[po.ID()] = sup
-	}
-	for _, l := range searchRead(t, s, "purchase.order.line", odoo.Domain{odoo.Term("order_id", "in", ids(rfqs))}, "order_id", "product_id", "product_qty", "date_planned") {
-		sup := poSupplier[l.M2OID("order_id")]
-		gotLines[sup] = append(gotLines[sup], line{l.M2OID("product_id"), l.Float("product_qty"), l.String("date_planned")})
-	}
-	for sup, want := range wantLines {
-		got := gotLines[sup]
-		sort.Slice(got, func(i, j int) bool { return fmt.Sprint(got[i]) < fmt.Sprint(got[j]) })
-		sort.Slice(want, func(i, j int) bool { return fmt.Sprint(want[i]) < fmt.Sprint(want[j]) })
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("supplier %d lines %v, want %v", sup, got, want)
-		}
-	}
+	suppliers := checkRFQs(t, s, byType["PO"], toUTC, false)
 
 	// MOs with their work orders scheduled on the planned workcenters.
 	mos := searchRead(t, s, "mrp.production", odoo.Domain{odoo.Term("origin", "=like", "frePPLe%")}, "product_id", "bom_id", "product_qty", "date_start", "date_finished", "state", "picking_type_id")
@@ -298,7 +229,7 @@ func TestRoundTrip(t *testing.T) {
 			got[j.Model]++
 		}
 	}
-	want := map[string]int{"purchase.order": len(wantLines), "purchase.order.line": len(byType["PO"]), "mrp.production": len(byType["MO"]),
+	want := map[string]int{"purchase.order": suppliers, "purchase.order.line": len(byType["PO"]), "mrp.production": len(byType["MO"]),
 		"mrp.workorder": steps, "stock.picking": 1, "stock.move": len(wantMove)}
 	t.Logf("created %v; %d open work orders rescheduled", got, rescheduled)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -313,5 +244,137 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if n := len(r.emu.Journal()); n != writes {
 		t.Errorf("repost wrote %d records: %+v", n-writes, r.emu.Journal()[writes:])
+	}
+}
+
+// checkRFQs checks the frePPLe RFQs in Odoo against the purchase
+// proposals: one draft RFQ per supplier dated at the earliest of its
+// proposals (UTC), and its lines: one per proposal, or with merge (mode
+// 2) one per product with the quantities summed and the earliest date.
+// It returns the number of suppliers.
+func checkRFQs(t *testing.T, s *odoo.Session, pos []plangen.Proposal, toUTC func(time.Time) string, merge bool) int {
+	t.Helper()
+	type line struct {
+		product int
+		qty     float64
+		date    string
+	}
+	wantLines := map[int][]line{}
+	minStart, minEnd := map[int]string{}, map[int]string{}
+	for _, p := range pos {
+		k := p.Supplier.Partner
+		l := line{p.Item.Product, p.Quantity, toUTC(p.End)}
+		merged := false
+		if merge {
+			for i, w := range wantLines[k] {
+				if w.product == l.product {
+					wantLines[k][i].qty += l.qty
+					wantLines[k][i].date = min(w.date, l.date)
+					merged = true
+				}
+			}
+		}
+		if !merged {
+			wantLines[k] = append(wantLines[k], l)
+		}
+		if st := toUTC(p.Start); minStart[k] == "" || st < minStart[k] {
+			minStart[k] = st
+		}
+		if en := toUTC(p.End); minEnd[k] == "" || en < minEnd[k] {
+			minEnd[k] = en
+		}
+	}
+	rfqs := searchRead(t, s, "purchase.order", odoo.Domain{odoo.Term("origin", "=like", "frePPLe%")}, "partner_id", "state", "date_order", "date_planned", "picking_type_id", "company_id")
+	if len(rfqs) != len(wantLines) {
+		t.Fatalf("%d RFQs, want one for each of %d suppliers", len(rfqs), len(wantLines))
+	}
+	gotLines, poSupplier := map[int][]line{}, map[int]int{}
+	for _, po := range rfqs {
+		sup := po.M2OID("partner_id")
+		if _, ok := wantLines[sup]; !ok {
+			t.Errorf("RFQ %d for unexpected supplier %d", po.ID(), sup)
+		}
+		if _, dup := gotLines[sup]; dup {
+			t.Errorf("two RFQs for supplier %d", sup)
+		}
+		if po.String("state") != "draft" || po.M2OID("company_id") != 1 || po.M2OID("picking_type_id") == 0 {
+			t.Errorf("RFQ %d: state %q company %d picking type %d", po.ID(), po.String("state"), po.M2OID("company_id"), po.M2OID("picking_type_id"))
+		}
+		if po.String("date_order") != minStart[sup] || po.String("date_planned") != minEnd[sup] {
+			t.Errorf("RFQ %d dates %s/%s, want %s/%s (earliest of its lines, UTC)", po.ID(), po.String("date_order"), po.String("date_planned"), minStart[sup], minEnd[sup])
+		}
+		poSupplier[po.ID()] = sup
+	}
+	for _, l := range searchRead(t, s, "purchase.order.line", odoo.Domain{odoo.Term("order_id", "in", ids(rfqs))}, "order_id", "product_id", "product_qty", "date_planned") {
+		sup := poSupplier[l.M2OID("order_id")]
+		gotLines[sup] = append(gotLines[sup], line{l.M2OID("product_id"), l.Float("product_qty"), l.String("date_planned")})
+	}
+	for sup, want := range wantLines {
+		got := gotLines[sup]
+		sort.Slice(got, func(i, j int) bool { return fmt.Sprint(got[i]) < fmt.Sprint(got[j]) })
+		sort.Slice(want, func(i, j int) bool { return fmt.Sprint(want[i]) < fmt.Sprint(want[j]) })
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("supplier %d lines %v, want %v", sup, got, want)
+		}
+	}
+	return len(wantLines)
+}
+
+// roundTripPlan exports the demo database through the gateway and plans on it.
+func roundTripPlan(t *testing.T, r *importRig, s *odoo.Session) (*plangen.Plan, func(time.Time) string) {
+	t.Helper()
+	doc, err := plangen.Read(strings.NewReader(string(r.exportDocument(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := searchRead(t, s, "res.users", odoo.Domain{odoo.Term("id", "=", s.UID)}, "tz")
+	tz, err := time.LoadLocation(users[0].String("tz"))
+	if err != nil || users[0].String("tz") == "" {
+		t.Fatalf("connector user tz %q: %v", users[0].String("tz"), err)
+	}
+	plan, err := plangen.Generate(doc, plangen.Options{Start: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}) // wall clock in tz
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan, func(wall time.Time) string {
+		return time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, tz).UTC().Format(utc)
+	}
+}
+
+// In mode 2 (the planner UI's "export to Odoo", with actual_user) the
+// proposals of one product for one supplier become one RFQ line; the
+// RFQs are the actual user's. Reposting changes nothing.
+func TestRoundTripMode2(t *testing.T) {
+	r := startImportRigWith(t, odooemu.MOWorkordersFromRouting)
+	s := r.odooSession(t)
+	plan, toUTC := roundTripPlan(t, r, s)
+	var pos []plangen.Proposal
+	mos := 0
+	for _, p := range plan.Proposals {
+		switch p.Type {
+		case "PO":
+			pos = append(pos, p)
+		case "MO":
+			mos++
+		}
+	}
+	fields := [][2]string{{"mode", "2"}, {"actual_user", "admin"}}
+	status, reply := r.postUI(t, fields, plan.XML)
+	want := fmt.Sprintf("Processed %d uploaded procurement orders\nProcessed %d uploaded manufacturing orders", len(pos), mos)
+	if status != 200 || reply != want {
+		t.Fatalf("status %d reply %q, want %q", status, reply, want)
+	}
+	checkRFQs(t, s, pos, toUTC, true)
+	for _, po := range searchRead(t, s, "purchase.order", odoo.Domain{odoo.Term("origin", "=like", "frePPLe%")}, "user_id") {
+		if po.M2OID("user_id") != s.UID {
+			t.Errorf("RFQ %d responsible %d, want the actual user %d", po.ID(), po.M2OID("user_id"), s.UID)
+		}
+	}
+	writes := len(r.emu.Journal())
+	if status, again := r.postUI(t, fields, plan.XML); status != 200 || !strings.Contains(again, "nothing written") {
+		t.Fatalf("repost: %d %q", status, again)
+	}
+	if n := len(r.emu.Journal()); n != writes {
+		t.Errorf("repost wrote %d records", n-writes)
 	}
 }
