@@ -26,7 +26,10 @@ type CacheMeta struct {
 	Model     string    `json:"model"`
 	Watermark string    `json:"watermark"` // highest write_date of the cached records (UTC text)
 	Updated   time.Time `json:"updated"`
-	Count     int       `json:"count"`
+	// ReadAt is the export clock when the cached read started: records
+	// written well before it were read as they are (zero: unknown).
+	ReadAt time.Time `json:"read_at,omitempty"`
+	Count  int       `json:"count"`
 	// Related counts the records of the models the query's relational
 	// fields point to, to notice deletions there.
 	Related map[string]int `json:"related,omitempty"`

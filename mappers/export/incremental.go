@@ -38,6 +38,7 @@ type incremental struct {
 	scope    string // what else changes the answer: company scope, language
 	margin   time.Duration
 	refresh  bool
+	readAt   time.Time // the export clock at the start of this run
 
 	mu     sync.Mutex
 	fields map[string]map[string]odoo.Field // fields_get per model, once per run
@@ -193,12 +194,23 @@ func (in *incremental) countCall() {
 	in.mu.Unlock()
 }
 
-func (in *incremental) since(watermark string) string {
-	t, err := time.ParseInLocation(odoo.DatetimeLayout, watermark, time.UTC)
-	if err != nil {
-		return "1970-01-01 00:00:00"
+// since is where changes are searched from: the old watermark less the
+// margin, or, when later, the start of the previous read less the margin
+// and a second (write_date has whole seconds). The second bound matters
+// when many records share the watermark's second (imports, bulk writes):
+// the watermark alone would re-read all of them on every run. Both bounds
+// assume the gateway's and Odoo's clocks differ by less than the margin.
+func (in *incremental) since(meta store.CacheMeta) string {
+	from := time.Unix(0, 0).UTC()
+	if t, err := time.ParseInLocation(odoo.DatetimeLayout, meta.Watermark, time.UTC); err == nil {
+		from = t.Add(-in.margin)
 	}
-	return odoo.FormatDatetime(t.Add(-in.margin))
+	if !meta.ReadAt.IsZero() {
+		if t := meta.ReadAt.Add(-in.margin - time.Second); t.After(from) {
+			from = t
+		}
+	}
+	return odoo.FormatDatetime(from)
 }
 
 func withWriteDate(q odoo.Query) odoo.Query {
@@ -241,7 +253,7 @@ func (in *incremental) cold(ctx context.Context, key, model string, domain odoo.
 	first := true
 	flush := func() error {
 		meta := store.CacheMeta{Database: in.database, Model: model, Watermark: watermark, Updated: time.Now().UTC(),
-			Related: base.Related, RelatedMax: base.RelatedMax}
+			ReadAt: in.readAt, Related: base.Related, RelatedMax: base.RelatedMax}
 		err := in.cache.CacheApply(key, meta, batch, nil, first)
 		first = false
 		batch = map[int]map[string]any{}
@@ -272,7 +284,7 @@ func (in *incremental) cold(ctx context.Context, key, model string, domain odoo.
 func (in *incremental) warm(ctx context.Context, key string, meta store.CacheMeta, model string, domain odoo.Domain, q odoo.Query,
 	related map[string][]string, fn func(odoo.Record) error) error {
 	rq := withWriteDate(q)
-	since := in.since(meta.Watermark)
+	since := in.since(meta)
 	ids, err := in.sess.Search(ctx, model, domain, odoo.Query{Order: q.Order, Context: q.Context})
 	in.countCall()
 	if err != nil {
@@ -384,7 +396,7 @@ func (in *incremental) warm(ctx context.Context, key string, meta store.CacheMet
 		return err
 	}
 	newMeta := store.CacheMeta{Database: in.database, Model: model, Watermark: watermark, Updated: time.Now().UTC(),
-		Related: meta.Related, RelatedMax: meta.RelatedMax}
+		ReadAt: in.readAt, Related: meta.Related, RelatedMax: meta.RelatedMax}
 	if err := in.cache.CacheApply(key, newMeta, upserts, deletes, false); err != nil {
 		return fmt.Errorf("incremental %s: save cache: %w", model, err)
 	}

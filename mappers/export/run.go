@@ -79,7 +79,7 @@ func (r *run) run() error {
 	}
 	if len(r.cacheable) > 0 {
 		r.inc = &incremental{cache: r.x.Cache, sess: r.s, database: r.s.DB, margin: r.x.CacheMargin, refresh: r.x.Refresh,
-			scope: scopeKey(r)}
+			scope: scopeKey(r), readAt: r.now}
 	}
 	for _, sec := range sections {
 		if !has(r.mode.Sections, sec.name) {
