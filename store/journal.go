@@ -12,9 +12,15 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-const bucketPlans = "plans"
+const (
+	bucketPlans = "plans"
+	// bucketPlanSteps holds one nested bucket per plan: step key → ids,
+	// so that recording a step writes that step only, not the whole
+	// journal (a plan of 100k records has 100k steps).
+	bucketPlanSteps = "plan_steps"
+)
 
-func init() { registerBuckets(bucketPlans) }
+func init() { registerBuckets(bucketPlans, bucketPlanSteps) }
 
 // Plan statuses.
 const (
@@ -41,7 +47,7 @@ type Plan struct {
 	Reply    string    `json:"reply,omitempty"` // the reply body once done
 	// Steps maps a step key (e.g. "po:9", "pol:PO-PROP-1", "cleanup") to
 	// the Odoo ids it produced; a step present here is not redone.
-	Steps map[string][]int `json:"steps"`
+	Steps map[string][]int `json:"steps,omitempty"`
 	// Counters kept for the reply (e.g. removed purchase orders).
 	Counters map[string]int `json:"counters,omitempty"`
 	// Messages are per-record error lines of the reply.
@@ -68,33 +74,75 @@ func PlanIDFrom(database, company string, mode int, file io.Reader) (string, err
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// SavePlan writes (replaces) a journal entry.
+// SavePlan writes (replaces) a journal entry with all its steps.
 func (s *Store) SavePlan(p *Plan) error {
+	keys := make([]string, 0, len(p.Steps))
+	for k := range p.Steps {
+		keys = append(keys, k)
+	}
+	return s.SavePlanSteps(p, keys)
+}
+
+// SavePlanSteps writes a journal entry's header and the listed steps
+// only, in one transaction: the cost of recording a step does not grow
+// with the steps already recorded.
+func (s *Store) SavePlanSteps(p *Plan, keys []string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := putJSON(tx.Bucket([]byte(bucketPlans)), []byte(p.ID), p); err != nil {
+		head := *p
+		head.Steps = nil // kept in bucketPlanSteps
+		if err := putJSON(tx.Bucket([]byte(bucketPlans)), []byte(p.ID), &head); err != nil {
 			return fmt.Errorf("save plan %s: %w", p.ID, err)
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		b, err := tx.Bucket([]byte(bucketPlanSteps)).CreateBucketIfNotExists([]byte(p.ID))
+		if err != nil {
+			return fmt.Errorf("save plan %s steps: %w", p.ID, err)
+		}
+		for _, k := range keys {
+			if err := putJSON(b, []byte(k), p.Steps[k]); err != nil {
+				return fmt.Errorf("save plan %s step %s: %w", p.ID, k, err)
+			}
 		}
 		return nil
 	})
 }
 
-// Plan reads a journal entry.
+// Plan reads a journal entry with its steps.
 func (s *Store) Plan(id string) (*Plan, bool, error) {
 	var p Plan
 	var ok bool
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		ok, err = getJSON(tx.Bucket([]byte(bucketPlans)), []byte(id), &p)
-		return err
+		if ok, err = getJSON(tx.Bucket([]byte(bucketPlans)), []byte(id), &p); err != nil || !ok {
+			return err
+		}
+		if p.Steps == nil {
+			p.Steps = map[string][]int{} // (entries written before steps had their bucket carry them inline)
+		}
+		sb := tx.Bucket([]byte(bucketPlanSteps))
+		if sb == nil {
+			return nil // read-only store of an older file
+		}
+		b := sb.Bucket([]byte(id))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var ids []int
+			if err := jsonUnmarshal(v, &ids); err != nil {
+				return fmt.Errorf("decode step %s: %w", k, err)
+			}
+			p.Steps[string(k)] = ids
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("read plan %s: %w", id, err)
 	}
 	if !ok {
 		return nil, false, nil
-	}
-	if p.Steps == nil {
-		p.Steps = map[string][]int{}
 	}
 	if p.Counters == nil {
 		p.Counters = map[string]int{}
@@ -121,9 +169,15 @@ func (s *Store) PrunePlans(maxAge time.Duration, now time.Time) (int, error) {
 		if err != nil {
 			return err
 		}
+		steps := tx.Bucket([]byte(bucketPlanSteps))
 		for _, k := range drop {
 			if err := b.Delete(k); err != nil {
 				return err
+			}
+			if steps.Bucket(k) != nil {
+				if err := steps.DeleteBucket(k); err != nil {
+					return err
+				}
 			}
 			n++
 		}

@@ -2,8 +2,11 @@ package store
 
 import (
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestPlanJournal(t *testing.T) {
@@ -39,4 +42,62 @@ func TestPlanJournal(t *testing.T) {
 	if _, ok, _ := s.Plan(id); ok {
 		t.Error("pruned plan still there")
 	}
+}
+
+// Steps are stored one key each: recording a step writes that step and
+// the small header only, however many steps the plan already has.
+func TestPlanStepsIncremental(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "s.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := &Plan{ID: "p1", Status: PlanApplying, Steps: map[string][]int{}}
+	for i := 0; i < 2000; i++ {
+		k := "pol:" + strconv.Itoa(i)
+		p.Steps[k] = []int{i}
+		if err := s.SavePlanSteps(p, []string{k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var head int
+	s.db.View(func(tx *bolt.Tx) error {
+		head = len(tx.Bucket([]byte(bucketPlans)).Get([]byte("p1")))
+		return nil
+	})
+	if head > 1024 {
+		t.Errorf("header of a plan with 2000 steps is %d bytes: steps are stored inline", head)
+	}
+	got, ok, err := s.Plan("p1")
+	if err != nil || !ok || len(got.Steps) != 2000 || got.Steps["pol:1999"][0] != 1999 {
+		t.Fatalf("read back %d steps (%v %v)", len(got.Steps), ok, err)
+	}
+	// A step changed in memory but not listed is not written.
+	p.Steps["pol:0"] = []int{42}
+	if err := s.SavePlanSteps(p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.Plan("p1"); got.Steps["pol:0"][0] != 0 {
+		t.Errorf("unlisted step written: %v", got.Steps["pol:0"])
+	}
+	// Entries written with inline steps (before the steps bucket) still read.
+	old := []byte(`{"id":"old","status":"done","steps":{"po:9":[19]}}`)
+	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte(bucketPlans)).Put([]byte("old"), old) })
+	if got, ok, err := s.Plan("old"); err != nil || !ok || got.Steps["po:9"][0] != 19 {
+		t.Fatalf("old entry: %+v %v %v", got, ok, err)
+	}
+	// Pruning removes the steps too.
+	p.Status, p.Updated = PlanDone, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.SavePlanSteps(p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PrunePlans(time.Hour, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)); err != nil || n != 2 {
+		t.Fatalf("pruned %d (%v), want 2", n, err)
+	}
+	s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte(bucketPlanSteps)).Bucket([]byte("p1")) != nil {
+			t.Error("steps of a pruned plan left behind")
+		}
+		return nil
+	})
 }

@@ -405,7 +405,7 @@ func (r *run) mark(keys []string, ids [][]int) error {
 	if r.im.Store == nil {
 		return nil
 	}
-	return r.im.Store.SavePlan(r.j)
+	return r.im.Store.SavePlanSteps(r.j, keys)
 }
 
 func (im *Importer) now() time.Time {
