@@ -25,7 +25,11 @@ type reqLine struct {
 func (r *run) blanketOrders(ctx context.Context, order []*rfq) error {
 	fields, err := r.s.FieldsGet(ctx, "purchase.order")
 	if err != nil {
-		return fmt.Errorf("probe purchase.order fields: %w", err)
+		if k := odoo.KindOf(err); k == odoo.KindTransient || k == odoo.KindCanceled {
+			return fmt.Errorf("probe purchase.order fields: %w", err)
+		}
+		r.im.logger().Warn("blanket orders not looked up: purchase.order fields unreadable", "err", err)
+		return nil
 	}
 	if f, ok := fields["requisition_id"]; !ok || f.Relation != "purchase.requisition" {
 		return nil // purchase_requisition not installed

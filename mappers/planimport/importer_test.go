@@ -452,3 +452,32 @@ func TestImportBlanketOrders(t *testing.T) {
 		})
 	}
 }
+
+// A connector user who may not read purchase.order's fields gets RFQs
+// without blanket orders; a transient fault on the probe stops the
+// import (to be retried) before any RFQ is created.
+func TestImportBlanketProbeFaults(t *testing.T) {
+	e, s := emuSession(t, blanketModule)
+	e.InjectFault(&odooemu.Fault{Model: "purchase.order", Method: "fields_get", Times: 1, Message: "odoo.exceptions.AccessError: You are not allowed to access 'Purchase Order' (purchase.order) records."})
+	importPlan(t, s, Options{Mode: 3, CompanyID: 1}, goldenPOs...)
+	for _, v := range created(e, "purchase.order", 0) {
+		if _, ok := v["requisition_id"]; ok {
+			t.Errorf("blanket order set although the probe failed: %v", v)
+		}
+	}
+	from := len(e.Journal())
+	e.InjectFault(&odooemu.Fault{Model: "purchase.order", Method: "fields_get", Times: 1, Message: "psycopg2.OperationalError: server closed the connection unexpectedly"})
+	ctx := context.Background()
+	im := &Importer{S: s, Now: func() time.Time { return now }}
+	o := Options{Mode: 3, CompanyID: 1}
+	recs, err := im.Validate(ctx, parse(t, goldenPOs...), time.UTC, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := im.Apply(ctx, recs, &store.Plan{}, o); err == nil || !strings.Contains(err.Error(), "probe") {
+		t.Fatalf("Apply error %v, want the probe's transient fault", err)
+	}
+	if n := len(created(e, "purchase.order", from)); n != 0 {
+		t.Errorf("%d RFQs created before the failed probe", n)
+	}
+}
