@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/plangate/plangate/fixtures/odooemu"
 )
 
 // goldenDiff is the shape of golden_import/diff.json.
@@ -44,8 +46,6 @@ var intended = map[string]struct{ value, why string }{
 	"purchase.order 15 date_planned": {`"2026-11-25 23:23:58"`, "emulator: no recompute from lines"},
 	// D25 fixed: PO-PROP-4 (Wood Corner) lands in Wood Corner's RFQ, not Deco Addict's.
 	"purchase.order.line 33 order_id": {"19", "D25 fixed"},
-	// Odoo creates an MO's work orders from its BOM routing on create; the emulator does not.
-	"mrp.workorder 8": {"missing", "emulator: no work orders from the routing"},
 }
 
 func norm(v any) string {
@@ -57,7 +57,10 @@ func norm(v any) string {
 }
 
 func TestImportMatchesGolden(t *testing.T) {
-	r := startImportRig(t)
+	// Odoo creates an MO's work orders from its BOM routing on create; so
+	// does the emulator with this hook, and the plan's <workorder> data
+	// lands on them.
+	r := startImportRigWith(t, odooemu.MOWorkordersFromRouting)
 	raw, err := os.ReadFile(filepath.Join(goldenImport, "diff.json"))
 	if err != nil {
 		t.Fatal(err)
