@@ -160,6 +160,9 @@ func (p *PlanReader) Next() (*PlanRecord, error) {
 			return nil, &PlanSyntaxError{Line: p.line(), Msg: "unexpected directive <!" + d + ">"}
 		case xml.StartElement:
 			p.depth++
+			if err := p.uniqueAttrs(t); err != nil {
+				return nil, err
+			}
 			switch t.Name.Local {
 			case "operationplans", "demands":
 				if p.container == 0 {
@@ -188,6 +191,20 @@ func (p *PlanReader) syntax(err error) error {
 	return fmt.Errorf("read plan: %w", err)
 }
 
+// uniqueAttrs rejects an element that repeats an attribute, a
+// well-formedness error encoding/xml lets through (the addon's parser,
+// expat, refuses the document).
+func (p *PlanReader) uniqueAttrs(se xml.StartElement) error {
+	for i := 1; i < len(se.Attr); i++ {
+		for j := 0; j < i; j++ {
+			if se.Attr[i].Name == se.Attr[j].Name {
+				return &PlanSyntaxError{Line: p.line(), Msg: fmt.Sprintf("attribute %s repeated in <%s>", se.Attr[i].Name.Local, se.Name.Local)}
+			}
+		}
+	}
+	return nil
+}
+
 // record reads the rest of an <operationplan> element.
 func (p *PlanReader) record(start xml.StartElement) (*PlanRecord, error) {
 	rec := &PlanRecord{Line: p.line(), Attrs: recordAttrs(start)}
@@ -206,6 +223,9 @@ func (p *PlanReader) record(start xml.StartElement) (*PlanRecord, error) {
 			return nil, &PlanSyntaxError{Line: p.line(), Msg: "DOCTYPE and entity declarations are not accepted"}
 		case xml.StartElement:
 			p.depth++
+			if err := p.uniqueAttrs(t); err != nil {
+				return nil, err
+			}
 			a := attrs(t)
 			switch t.Name.Local {
 			case "workorder":

@@ -49,6 +49,8 @@ func TestPlanReaderRejects(t *testing.T) {
 		{"undeclared entity", `<plan><operationplans><operationplan reference="&a;"/></operationplans></plan>`, "entity"},
 		{"truncated", `<plan><operationplans><operationplan reference="a">`, "unexpected"},
 		{"outside container", `<plan><operationplan reference="a"/></plan>`, "outside"},
+		{"repeated attribute", `<plan><operationplans><operationplan reference="a" quantity="1" quantity="2"/></operationplans></plan>`, "attribute quantity repeated"},
+		{"repeated attribute in a workorder", `<plan><operationplans><operationplan reference="a"><workorder start="1" start="2"/></operationplan></operationplans></plan>`, "attribute start repeated"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
