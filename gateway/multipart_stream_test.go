@@ -50,7 +50,10 @@ func TestStreamMultipartAcrossReads(t *testing.T) {
 			body.WriteString("preamble" + eol + "--" + b + " " + hl + "Content-Disposition: form-data; name=\"mode\"" + hl + hl + "1" + eol)
 			body.WriteString("--" + b + hl + "Content-Disposition: file; name=\"frePPLe plan\"; filename=\"p.xml\"" + hl + "Content-Type: application/xml" + hl + hl)
 			body.Write(file)
-			body.WriteString(eol + "--" + b + "--" + eol + "epilogue")
+			// A field after the plan: the delimiter after the plan is not
+			// the closing one (and has blanks before its line ending).
+			body.WriteString(eol + "--" + b + "   " + hl + "Content-Disposition: form-data; name=\"actual_user\"" + hl + hl + "admin" + eol)
+			body.WriteString("--" + b + "--" + eol + "epilogue")
 			for name, r := range map[string]io.Reader{
 				"half":          iotest.HalfReader(bytes.NewReader(body.Bytes())),
 				"EOF with data": iotest.DataErrReader(bytes.NewReader(body.Bytes())),
@@ -59,12 +62,13 @@ func TestStreamMultipartAcrossReads(t *testing.T) {
 				if err != nil {
 					t.Fatalf("eol %q n %d %s: %v", eol, n, name, err)
 				}
-				if len(parts) != 2 || parts[0].Name != "mode" || string(parts[0].Body) != "1" || parts[1].Name != "frePPLe plan" || !bytes.Equal(parts[1].Body, file) {
+				if len(parts) != 3 || parts[0].Name != "mode" || string(parts[0].Body) != "1" || parts[1].Name != "frePPLe plan" || !bytes.Equal(parts[1].Body, file) ||
+					parts[2].Name != "actual_user" || string(parts[2].Body) != "admin" {
 					var names []string
 					for _, p := range parts {
 						names = append(names, fmt.Sprintf("%s:%d", p.Name, len(p.Body)))
 					}
-					t.Fatalf("eol %q n %d %s: parts %v, want mode:1 and frePPLe plan:%d", eol, n, name, names, len(file))
+					t.Fatalf("eol %q n %d %s: parts %v, want mode:1, frePPLe plan:%d, actual_user:5", eol, n, name, names, len(file))
 				}
 			}
 		}
