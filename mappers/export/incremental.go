@@ -103,35 +103,11 @@ func (in *incremental) each(ctx context.Context, model string, domain odoo.Domai
 		return err
 	}
 	if ok && !in.refresh {
-		// Ids only grow: if the related model still has as many records up
-		// to the old highest id, none of them was deleted.
-		for name, now := range rel {
-			oldCount, seen := meta.Related[name]
-			oldMax := meta.RelatedMax[name]
-			if !seen {
-				ok = false
-				break
-			}
-			kept := now.count
-			if now.max != oldMax {
-				n, err := in.sess.SearchCount(ctx, name, odoo.Domain{odoo.Term("id", "<=", oldMax)}, odoo.Query{Context: odoo.Context{"active_test": false}})
-				in.countCall()
-				if err != nil {
-					return fmt.Errorf("incremental %s: count %s: %w", model, name, err)
-				}
-				kept = n
-			}
-			if kept != oldCount {
-				ok = false // a related record was deleted: its referrers may have changed
-				break
-			}
+		if ok, err = in.relatedIntact(ctx, model, meta, rel); err != nil {
+			return err
 		}
 	}
-	relCounts, relMax := map[string]int{}, map[string]int{}
-	for name, st := range rel {
-		relCounts[name], relMax[name] = st.count, st.max
-	}
-	meta.Related, meta.RelatedMax = relCounts, relMax
+	meta = relMeta(meta, rel)
 	if !ok || in.refresh {
 		return in.cold(ctx, key, model, domain, q, meta, fn)
 	}
@@ -139,6 +115,182 @@ func (in *incremental) each(ctx context.Context, model string, domain odoo.Domai
 }
 
 type relState struct{ count, max int }
+
+// relatedIntact reports whether no record of a related model was deleted
+// since the cached read. Ids only grow: if the related model still has as
+// many records up to the old highest id, none of them was deleted.
+func (in *incremental) relatedIntact(ctx context.Context, model string, meta store.CacheMeta, rel map[string]relState) (bool, error) {
+	for name, now := range rel {
+		oldCount, seen := meta.Related[name]
+		oldMax := meta.RelatedMax[name]
+		if !seen {
+			return false, nil
+		}
+		kept := now.count
+		if now.max != oldMax {
+			n, err := in.sess.SearchCount(ctx, name, odoo.Domain{odoo.Term("id", "<=", oldMax)}, odoo.Query{Context: odoo.Context{"active_test": false}})
+			in.countCall()
+			if err != nil {
+				return false, fmt.Errorf("incremental %s: count %s: %w", model, name, err)
+			}
+			kept = n
+		}
+		if kept != oldCount {
+			return false, nil // a related record was deleted: its referrers may have changed
+		}
+	}
+	return true, nil
+}
+
+func relMeta(meta store.CacheMeta, rel map[string]relState) store.CacheMeta {
+	meta.Related, meta.RelatedMax = map[string]int{}, map[string]int{}
+	for name, st := range rel {
+		meta.Related[name], meta.RelatedMax[name] = st.count, st.max
+	}
+	return meta
+}
+
+// changedRelated lists, per related model, the ids written since since.
+func (in *incremental) changedRelated(ctx context.Context, model string, related map[string][]string, since string) (map[string][]int, error) {
+	out := map[string][]int{}
+	for rel := range related {
+		ids, err := in.sess.Search(ctx, rel, odoo.Domain{odoo.Term(writeDate, ">=", since)}, odoo.Query{Context: odoo.Context{"active_test": false}})
+		in.countCall()
+		if err != nil {
+			return nil, fmt.Errorf("incremental %s: changed %s: %w", model, rel, err)
+		}
+		if len(ids) > 0 {
+			out[rel] = ids
+		}
+	}
+	return out, nil
+}
+
+// read serves a read by ids (records other sections point to, e.g. the
+// orders of sale order lines) from the cache: one search_read of the ids'
+// write_date, one search per related model with changes, and one read of
+// what is new or changed. Records come in the order of ids, as read gives.
+func (in *incremental) read(ctx context.Context, model string, ids []int, fields []string) ([]odoo.Record, error) {
+	fds, err := in.fieldsOf(ctx, model)
+	if err != nil {
+		return nil, fmt.Errorf("incremental %s: %w", model, err)
+	}
+	q := odoo.Query{Fields: fields}
+	plain := func() ([]odoo.Record, error) {
+		in.countCall()
+		return in.sess.Read(ctx, model, ids, q)
+	}
+	if _, ok := fds[writeDate]; !ok || fields == nil {
+		return plain()
+	}
+	key := in.cacheKey(model, odoo.Domain{"read by id"}, q)
+	meta, ok, err := in.cache.CacheMeta(key)
+	if err != nil {
+		return nil, fmt.Errorf("incremental %s: %w", model, err)
+	}
+	related, rel, err := in.relatedState(ctx, model, fields, fds)
+	if err != nil {
+		return nil, err
+	}
+	if ok && !in.refresh {
+		if ok, err = in.relatedIntact(ctx, model, meta, rel); err != nil {
+			return nil, err
+		}
+	}
+	uniq := dedupeIDs(ids)
+	have := map[int]odoo.Record{}
+	need := uniq
+	if ok && !in.refresh {
+		since := in.since(meta)
+		stamps := make(map[int]string, len(uniq))
+		in.countCall()
+		if err := in.sess.SearchReadEach(ctx, model, odoo.Domain{odoo.Term("id", "in", uniq)},
+			odoo.Query{Fields: []string{writeDate}, Context: odoo.Context{"active_test": false}}, func(r odoo.Record) error {
+				stamps[r.ID()] = r.String(writeDate)
+				return nil
+			}); err != nil {
+			return nil, fmt.Errorf("incremental %s: write dates: %w", model, err)
+		}
+		if len(stamps) != len(uniq) {
+			return plain() // some id is gone: answer exactly as a plain read does
+		}
+		stale := map[int]bool{}
+		if err := in.cache.CacheRecords(key, uniq, func(id int, rec map[string]any) error {
+			r := odoo.Record(rec)
+			if w := r.String(writeDate); w != stamps[id] || w >= since {
+				stale[id] = true
+				return nil
+			}
+			have[id] = r
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		changed, err := in.changedRelated(ctx, model, related, since)
+		if err != nil {
+			return nil, err
+		}
+		for relModel, relIDs := range changed {
+			for _, f := range related[relModel] {
+				hit, err := in.sess.Search(ctx, model, odoo.Domain{odoo.Term("id", "in", uniq), odoo.Term(f, "in", relIDs)}, odoo.Query{Context: odoo.Context{"active_test": false}})
+				in.countCall()
+				if err != nil {
+					return nil, fmt.Errorf("incremental %s: via %s: %w", model, f, err)
+				}
+				for _, id := range hit {
+					stale[id] = true
+				}
+			}
+		}
+		need = need[:0:0]
+		for _, id := range uniq {
+			if _, cached := have[id]; !cached || stale[id] {
+				delete(have, id)
+				need = append(need, id)
+			}
+		}
+	}
+	upserts := map[int]map[string]any{}
+	watermark := meta.Watermark
+	if len(need) > 0 {
+		in.countCall()
+		recs, err := in.sess.Read(ctx, model, need, withWriteDate(q))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			have[r.ID()] = r
+			upserts[r.ID()] = r
+			watermark = maxStr(watermark, r.String(writeDate))
+		}
+	}
+	in.hits.Add(int64(len(uniq) - len(need)))
+	in.misses.Add(int64(len(need)))
+	newMeta := relMeta(store.CacheMeta{Database: in.database, Model: model, Watermark: watermark, Updated: time.Now().UTC(), ReadAt: in.readAt}, rel)
+	if err := in.cache.CacheApply(key, newMeta, upserts, nil, false); err != nil {
+		return nil, fmt.Errorf("incremental %s: save cache: %w", model, err)
+	}
+	in.noteWatermark(model, watermark)
+	out := make([]odoo.Record, 0, len(uniq))
+	for _, id := range uniq {
+		if r, found := have[id]; found {
+			out = append(out, stripWriteDate(r, fields))
+		}
+	}
+	return out, nil
+}
+
+func dedupeIDs(ids []int) []int {
+	seen := make(map[int]bool, len(ids))
+	out := make([]int, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
 
 // relatedState lists the models the query's relational fields point to
 // (relation → fields) with their record count and highest id, archived
@@ -309,22 +461,18 @@ func (in *incremental) warm(ctx context.Context, key string, meta store.CacheMet
 	if err := collect(and(odoo.Term(writeDate, ">=", since))); err != nil {
 		return fmt.Errorf("incremental %s: changed: %w", model, err)
 	}
-	rels := make([]string, 0, len(related))
-	for rel := range related {
+	changedRel, err := in.changedRelated(ctx, model, related, since)
+	if err != nil {
+		return err
+	}
+	rels := make([]string, 0, len(changedRel))
+	for rel := range changedRel {
 		rels = append(rels, rel)
 	}
 	sort.Strings(rels)
 	for _, rel := range rels {
-		relIDs, err := in.sess.Search(ctx, rel, odoo.Domain{odoo.Term(writeDate, ">=", since)}, odoo.Query{Context: odoo.Context{"active_test": false}})
-		in.countCall()
-		if err != nil {
-			return fmt.Errorf("incremental %s: changed %s: %w", model, rel, err)
-		}
-		if len(relIDs) == 0 {
-			continue
-		}
 		for _, f := range related[rel] {
-			if err := collect(and(odoo.Term(f, "in", relIDs))); err != nil {
+			if err := collect(and(odoo.Term(f, "in", changedRel[rel]))); err != nil {
 				return fmt.Errorf("incremental %s: via %s: %w", model, f, err)
 			}
 		}

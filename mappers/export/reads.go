@@ -40,8 +40,14 @@ func (r *run) readIDs(model string, ids []int, fields []string) ([]odoo.Record, 
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	r.calls.Add(1)
-	recs, err := r.s.Read(r.ctx, model, ids, odoo.Query{Fields: fields})
+	var recs []odoo.Record
+	var err error
+	if r.inc != nil && r.cacheable[r.section] {
+		recs, err = r.inc.read(r.ctx, model, ids, fields)
+	} else {
+		r.calls.Add(1)
+		recs, err = r.s.Read(r.ctx, model, ids, odoo.Query{Fields: fields})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", model, err)
 	}
