@@ -12,8 +12,10 @@ import (
 
 // runKeeper keeps order-sourcing runs. Writing each run in its own bbolt
 // transaction would cost a disk sync per ticket, so runs queue in memory
-// and a background loop saves them in batches; until saved they are
-// served from the queue. Without a store the newest runs stay in memory.
+// and a background loop encodes and saves them in batches (encoding a
+// large run costs more than sourcing it: it stays off the request path);
+// until saved they are served from the queue. Without a store the newest
+// runs stay in memory.
 type runKeeper struct {
 	st     *store.Store
 	keep   int
@@ -22,8 +24,8 @@ type runKeeper struct {
 	log    *slog.Logger
 
 	mu      sync.Mutex
-	pending map[string]store.OMSRun // queued, or (no store) kept in memory
-	queue   []store.OMSRun
+	pending map[string]*oms.Run // queued, or (no store) kept in memory
+	queue   []*oms.Run
 	order   []string // no store: ids oldest first, for the memory bound
 	kick    chan struct{}
 	room    *sync.Cond // signalled when a flush empties the queue
@@ -45,7 +47,7 @@ const maxQueuedRuns = 4096
 
 func newRunKeeper(st *store.Store, cfg oms.Config, now func() time.Time, log *slog.Logger) *runKeeper {
 	k := &runKeeper{st: st, keep: cfg.KeepRuns, maxAge: cfg.KeepFor, now: now, log: log,
-		pending: map[string]store.OMSRun{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		pending: map[string]*oms.Run{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	k.room = sync.NewCond(&k.mu)
 	if st == nil {
 		close(k.done)
@@ -55,13 +57,8 @@ func newRunKeeper(st *store.Store, cfg oms.Config, now func() time.Time, log *sl
 	return k
 }
 
-func (k *runKeeper) add(run *oms.Run) {
-	doc, err := json.Marshal(run)
-	if err != nil {
-		k.log.Error("encoding an order-sourcing run failed", "run", run.ID, "err", err)
-		return
-	}
-	r := store.OMSRun{ID: run.ID, Start: run.Start, Doc: doc}
+// add keeps a run; the caller must not change it afterwards.
+func (k *runKeeper) add(r *oms.Run) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.pending[r.ID] = r
@@ -90,7 +87,8 @@ func (k *runKeeper) get(id string) ([]byte, bool, error) {
 	r, ok := k.pending[id]
 	k.mu.Unlock()
 	if ok {
-		return r.Doc, true, nil
+		doc, err := json.Marshal(r)
+		return doc, err == nil, err
 	}
 	if k.st == nil {
 		return nil, false, nil
@@ -122,7 +120,16 @@ func (k *runKeeper) flush() {
 	if len(batch) == 0 {
 		return
 	}
-	if err := k.st.SaveOMSRuns(batch, k.keep, k.maxAge, k.now()); err != nil {
+	docs := make([]store.OMSRun, 0, len(batch))
+	for _, r := range batch {
+		doc, err := json.Marshal(r)
+		if err != nil { // cannot happen for engine output; never block the queue on it
+			k.log.Error("encoding an order-sourcing run failed", "run", r.ID, "err", err)
+			continue
+		}
+		docs = append(docs, store.OMSRun{ID: r.ID, Start: r.Start, Doc: doc})
+	}
+	if err := k.st.SaveOMSRuns(docs, k.keep, k.maxAge, k.now()); err != nil {
 		// Keep serving them from memory; the next flush tries again.
 		k.log.Error("saving order-sourcing runs failed", "runs", len(batch), "err", err)
 		k.mu.Lock()
