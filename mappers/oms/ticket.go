@@ -189,7 +189,8 @@ func ParseTicket(r io.Reader) (*Ticket, error) {
 		bad := func(field, msg string) error { return &InputError{Line: n, ID: l.ID, Field: field, Msg: msg} }
 		if l.ID == "" {
 			l.ID = strconv.Itoa(n) // lines are answered by id: give anonymous ones their number
-		} else if prev, dup := seen[l.ID]; dup {
+		}
+		if prev, dup := seen[l.ID]; dup {
 			return nil, bad("id", fmt.Sprintf("same id as line %d", prev))
 		}
 		seen[l.ID] = n
