@@ -42,7 +42,7 @@ func writeText(w http.ResponseWriter, status int, body string) {
 
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, reason string) {
 	// Never log credentials: reason names the failure, not the secret.
-	s.log.Warn("Failed login attempt", "reason", reason, "remote", r.RemoteAddr, "path", r.URL.Path)
+	s.logFrom(r.Context()).Warn("Failed login attempt", "reason", reason, "remote", r.RemoteAddr, "path", r.URL.Path)
 	w.Header().Set("WWW-Authenticate", `Basic realm="odoo"`)
 	writeText(w, http.StatusUnauthorized, msgLogin)
 }
@@ -70,11 +70,11 @@ func statusFor(err error) int {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, marker string, err error, disclose bool) {
 	status := statusFor(err)
 	if status < 500 {
-		s.log.Info("request rejected", "path", r.URL.Path, "status", status, "err", err)
+		s.logFrom(r.Context()).Info("request rejected", "path", r.URL.Path, "status", status, "err", err)
 		writeText(w, status, err.Error())
 		return
 	}
-	s.log.Error(marker, "path", r.URL.Path, "status", status, "err", err)
+	s.logFrom(r.Context()).Error(marker, "path", r.URL.Path, "status", status, "err", err)
 	detail := "internal error"
 	if status == http.StatusBadGateway {
 		detail = "Odoo is unreachable or failed: " + err.Error()

@@ -39,7 +39,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	}
 	defer f.leave()
 	if !leader {
-		s.log.Info("sharing a running extraction", "database", c.Database, "mode", p.Mode, "login", c.Login)
+		s.logFrom(r.Context()).Info("sharing a running extraction", "database", c.Database, "mode", p.Mode, "login", c.Login)
 	}
 
 	dw := &deferredWriter{w: w, onStart: func() {
@@ -71,7 +71,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	// Bytes are out: the status cannot change. Abort the response so the
 	// chunked stream ends without its terminator and the document without
 	// </plan>; a client can never take it for complete.
-	s.log.Error(markerExport+" after streaming began", "err", err)
+	s.logFrom(r.Context()).Error(markerExport+" after streaming began", "err", err)
 	panic(http.ErrAbortHandler)
 }
 
@@ -103,7 +103,7 @@ func (s *Server) runExport(ctx context.Context, c *caller, p export.Params, refr
 		return ctx.Err()
 	}
 	start := time.Now()
-	log := s.log.With("database", c.Database, "company", p.Company, "mode", p.Mode)
+	log := s.logFrom(ctx).With("database", c.Database, "company", p.Company, "mode", p.Mode)
 	x := &export.Exporter{Session: c.Session, Logger: log, Flush: func() {}}
 	s.configureExporter(x, c, refresh)
 	stats, err := x.Export(ctx, out, p)

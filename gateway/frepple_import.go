@@ -50,7 +50,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	o := planimport.Options{Mode: mode}
+	o := planimport.Options{Mode: mode, FixD27: s.cfg.Fixes.D27}
 	companyName := ""
 	if c.Company != nil {
 		o.CompanyID, companyName = c.Company.ID, c.Company.Name
@@ -118,7 +118,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		j.Status, j.Error, j.Updated = store.PlanFailed, err.Error(), s.now()
 		if s.store != nil {
 			if serr := s.store.SavePlan(j); serr != nil {
-				s.log.Error("save plan journal", "plan", id, "err", serr)
+				s.logFrom(r.Context()).Error("save plan journal", "plan", id, "err", serr)
 			}
 		}
 		// An Odoo fault midway: 502 whatever its kind, the journal has the rest.
@@ -128,11 +128,11 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	j.Status, j.Reply, j.Updated = store.PlanDone, reply, s.now()
 	if s.store != nil {
 		if err := s.store.SavePlan(j); err != nil {
-			s.log.Error("save plan journal", "plan", id, "err", err)
+			s.logFrom(r.Context()).Error("save plan journal", "plan", id, "err", err)
 		}
 	}
 	s.metrics.observeImport(len(recs))
-	s.log.Info("plan imported", "plan", id, "mode", mode, "records", len(recs))
+	s.logFrom(r.Context()).Info("plan imported", "plan", id, "mode", mode, "records", len(recs))
 	writeText(w, http.StatusOK, reply)
 }
 

@@ -241,3 +241,28 @@ func TestRoutesAreLabelledByPattern(t *testing.T) {
 		t.Error("request paths leaked into metric labels")
 	}
 }
+
+// TestHandlerLogLinesCarryTheRequestID: lines a handler logs (here the
+// failed login) carry the id the access line has.
+func TestHandlerLogLinesCarryTheRequestID(t *testing.T) {
+	r := startObserved(t, gateway.Config{}, "")
+	got := r.do(t, "GET", "/frepple/xml?database=odoo17", map[string]string{
+		"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:nope")),
+		"X-Request-Id":  "req-4711",
+	})
+	if got.status != http.StatusUnauthorized {
+		t.Fatalf("status %d", got.status)
+	}
+	found := false
+	for _, l := range r.logLines(t) {
+		if l["msg"] == "Failed login attempt" {
+			found = true
+			if l["request_id"] != "req-4711" {
+				t.Errorf("login failure line without the request id: %v", l)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no login failure line logged")
+	}
+}

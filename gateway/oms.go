@@ -88,12 +88,12 @@ func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		status := statusFor(err)
-		s.log.Error("order sourcing failed", "ticket", t.ID, "status", status, "err", err)
+		s.logFrom(r.Context()).Error("order sourcing failed", "ticket", t.ID, "status", status, "err", err)
 		writeOMSError(w, status, "order sourcing failed: "+err.Error())
 		return
 	}
 	s.omsRuns.add(run)
-	s.log.Debug("order sourced", "ticket", t.ID, "run", run.ID, "fulfilled", run.Fulfilled, "lines", len(t.Lines), "duration", run.Duration)
+	s.logFrom(r.Context()).Debug("order sourced", "ticket", t.ID, "run", run.ID, "fulfilled", run.Fulfilled, "lines", len(t.Lines), "duration", run.Duration)
 	writeCompactJSON(w, http.StatusOK, oms.NewResponse(run, version))
 }
 
@@ -107,7 +107,7 @@ func (s *Server) handleOMSRun(w http.ResponseWriter, r *http.Request, ps httprou
 	id := ps.ByName("id")
 	doc, found, err := s.omsRuns.get(id)
 	if err != nil {
-		s.log.Error("reading an order-sourcing run failed", "run", id, "err", err)
+		s.logFrom(r.Context()).Error("reading an order-sourcing run failed", "run", id, "err", err)
 		writeOMSError(w, http.StatusInternalServerError, "reading the run failed")
 		return
 	}

@@ -73,7 +73,7 @@ func (s *Server) shopHandler(fn shopFunc) httprouter.Handle {
 				}
 			}
 			if status >= 500 {
-				s.log.Error("shop request failed", "path", r.URL.Path, "err", err)
+				s.logFrom(r.Context()).Error("shop request failed", "path", r.URL.Path, "err", err)
 			}
 			writeJSON(w, status, map[string]string{"error": err.Error()})
 			return

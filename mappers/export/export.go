@@ -42,6 +42,9 @@ type Fixes struct {
 	D12 bool `yaml:"d12" json:"d12"`
 	// D14 keeps every subcontractor of a product, not only the last one.
 	D14 bool `yaml:"d14" json:"d14"`
+	// D27 (plan import) converts the merged quantity of mode-2 purchase
+	// lines to the purchase unit instead of adding unconverted quantities.
+	D27 bool `yaml:"d27" json:"d27"`
 }
 
 // Stats summarise one export.
