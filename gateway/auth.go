@@ -18,6 +18,9 @@ type caller struct {
 	Login    string // the Odoo login, or the token's user for Bearer requests
 	Company  *company
 	Bearer   bool
+	// Disclose is the company's disclose-stack-trace setting, read at
+	// authentication: an error page must not wait on a failing Odoo.
+	Disclose bool
 }
 
 // company is a res.company the request named.
@@ -83,6 +86,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, param func
 			return nil, false
 		}
 		c.Company = &company{ID: ids[0], Name: companyName}
+		c.Disclose = s.settings(ctx, c.Session, companyName).DiscloseStackTrace
 	}
 	return c, true
 }
@@ -130,23 +134,25 @@ func (s *Server) bearerLogin(ctx context.Context, db, companyName, token string)
 	if companyName == "" {
 		return nil, authError("bearer token without company argument")
 	}
-	cc, ok := s.cfg.Companies[companyName]
-	if !ok || cc.WebtokenKey == "" {
-		return nil, authError("no webtoken key configured for company " + companyName)
-	}
-	claims, err := verifyJWT(token, []byte(cc.WebtokenKey), s.now())
-	if err != nil {
-		return nil, authError("bearer token: " + err.Error())
-	}
 	if s.cfg.ServiceLogin == "" || s.cfg.ServicePassword == "" {
 		return nil, authError("bearer tokens need a service account (odoo.service_login)")
 	}
+	// The service account reads the company's webtoken key (the addon's
+	// field, where it exists) before the token is trusted.
 	sess, err := s.logins.login(ctx, s.odoo, db, s.cfg.ServiceLogin, s.cfg.ServicePassword)
 	if err != nil {
 		if odoo.KindOf(err) == odoo.KindAuth {
 			return nil, authError("service account login failed")
 		}
 		return nil, err
+	}
+	key := s.settings(ctx, sess, companyName).WebtokenKey
+	if key == "" {
+		return nil, authError("no webtoken key for company " + companyName + " (in Odoo or the configuration)")
+	}
+	claims, err := verifyJWT(token, []byte(key), s.now())
+	if err != nil {
+		return nil, authError("bearer token: " + err.Error())
 	}
 	user := claims.User
 	if user == "" {
@@ -155,10 +161,6 @@ func (s *Server) bearerLogin(ctx context.Context, db, companyName, token string)
 	return &caller{Session: sess, Database: db, Login: user, Bearer: true}, nil
 }
 
-// disclose reports whether error bodies may carry details for this company.
-func (s *Server) disclose(c *caller) bool {
-	if c == nil || c.Company == nil {
-		return false
-	}
-	return s.cfg.Companies[c.Company.Name].DiscloseStackTrace
-}
+// disclose reports whether error bodies may carry details for this company
+// (the addon's disclose_stack_trace, from Odoo or the configuration).
+func (s *Server) disclose(c *caller) bool { return c != nil && c.Disclose }

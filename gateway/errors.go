@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"html"
@@ -80,6 +81,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, marker strin
 		detail = "Odoo is unreachable or failed: " + err.Error()
 	} else if disclose {
 		detail = err.Error()
+	}
+	if disclose {
+		// The company's disclose_stack_trace: Odoo's traceback too.
+		var oe *odoo.Error
+		if errors.As(err, &oe) {
+			if tb := cmp.Or(oe.Detail, oe.Fault); strings.Contains(tb, "\n") {
+				detail += "\n" + tb
+			}
+		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -11,6 +11,9 @@ import (
 func (s *Server) configureExporter(x *export.Exporter, c *caller, refresh bool) {
 	x.Modes = s.cfg.Modes
 	x.Fixes = s.cfg.Fixes
+	if c.Company != nil {
+		x.Defaults = s.cfg.Companies[c.Company.Name].CompanyDefaults
+	}
 	if s.store != nil {
 		x.Cache = s.store
 		x.CacheMargin = s.cfg.CacheMargin

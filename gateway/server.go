@@ -55,6 +55,9 @@ type Config struct {
 type CompanyConfig struct {
 	WebtokenKey        string `yaml:"webtoken_key"`
 	DiscloseStackTrace bool   `yaml:"disclose_stack_trace"`
+	// Calendar, manufacturing warehouse and respect reservations, for an
+	// Odoo without the addon's fields.
+	export.CompanyDefaults `yaml:",inline"`
 }
 
 // Server is the gateway's http.Handler.
@@ -69,8 +72,10 @@ type Server struct {
 	oms       *oms.Service
 	omsRuns   *runKeeper
 	logins    *loginCache
-	metrics   *metrics     // Prometheus series of this server (GET /metrics)
-	handler   http.Handler // the router inside the request-id, log and metrics middleware
+
+	companySettings settingsCache
+	metrics         *metrics     // Prometheus series of this server (GET /metrics)
+	handler         http.Handler // the router inside the request-id, log and metrics middleware
 }
 
 // New builds a server. st may be nil (no state kept); log nil means slog.Default().

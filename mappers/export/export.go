@@ -47,6 +47,18 @@ type Fixes struct {
 	D27 bool `yaml:"d27" json:"d27"`
 }
 
+// CompanyDefaults stand in for the frePPLe addon's res.company fields when
+// Odoo lacks them (an Odoo without the addon); where the fields exist,
+// Odoo's values are used.
+type CompanyDefaults struct {
+	// Calendar names the resource.calendar of the company's locations.
+	Calendar string `yaml:"calendar"`
+	// ManufacturingWarehouse names the stock.warehouse that manufactures.
+	ManufacturingWarehouse string `yaml:"manufacturing_warehouse"`
+	// RespectReservations: nil means the addon's default, true.
+	RespectReservations *bool `yaml:"respect_reservations"`
+}
+
 // Stats summarise one export.
 type Stats struct {
 	Sections map[string]int // records written per section
@@ -81,6 +93,8 @@ type Exporter struct {
 	Refresh bool
 	// Fixes are applied to every export unless Params.Fixes sets its own.
 	Fixes Fixes
+	// Defaults are the company settings used when Odoo lacks the addon's fields.
+	Defaults CompanyDefaults
 }
 
 // Export writes the document for p to w. An error after bytes were

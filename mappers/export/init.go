@@ -121,6 +121,9 @@ func (r *run) readCompany() error {
 		return nil
 	}
 	rec := recs[len(recs)-1] // the addon keeps the last match
+	if err := r.companyDefaults(rec); err != nil {
+		return err
+	}
 	c.ID = rec.ID()
 	c.SecurityLead = rec.Float("security_lead")
 	c.POLead = rec.Float("po_lead")
@@ -133,6 +136,34 @@ func (r *run) readCompany() error {
 	}
 	c.MfgWarehouseID = rec.M2OID("manufacturing_warehouse")
 	return nil
+}
+
+// companyDefaults fills, from the configuration, the addon's company
+// fields that this Odoo lacks (looked up by name); Odoo's values win.
+func (r *run) companyDefaults(rec odoo.Record) error {
+	d := r.x.Defaults
+	if !rec.Has("respect_reservations") && d.RespectReservations != nil {
+		rec["respect_reservations"] = *d.RespectReservations
+	}
+	lookup := func(field, model, name string) error {
+		if rec.Has(field) || name == "" {
+			return nil
+		}
+		recs, err := r.read(model, odoo.Domain{odoo.Term("name", "=", name)}, odoo.Query{Fields: []string{"name"}, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			r.log.Warn("configured company default not found in Odoo", "field", field, "model", model, "name", name)
+			return nil
+		}
+		rec[field] = []any{recs[0].ID(), recs[0].String("name")}
+		return nil
+	}
+	if err := lookup("calendar", "resource.calendar", d.Calendar); err != nil {
+		return err
+	}
+	return lookup("manufacturing_warehouse", "stock.warehouse", d.ManufacturingWarehouse)
 }
 
 // readUOMs reads every unit of measure, archived included (R6, §3.3.2).
