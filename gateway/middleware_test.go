@@ -266,3 +266,29 @@ func TestHandlerLogLinesCarryTheRequestID(t *testing.T) {
 		t.Fatal("no login failure line logged")
 	}
 }
+
+// TestExportLogsProgress: a long export says in the log how far it got,
+// section by section, with records and records/s, under its request id.
+func TestExportLogsProgress(t *testing.T) {
+	r := startObserved(t, gateway.Config{}, "")
+	got := r.do(t, "GET", "/frepple/xml?"+url.Values{"database": {"odoo17"}, "company": {"My Company (San Francisco)"}, "mode": {"1"}}.Encode(),
+		map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:admin")), "X-Request-Id": "req-progress"})
+	if got.status != http.StatusOK {
+		t.Fatalf("status %d", got.status)
+	}
+	sections := map[string]float64{}
+	for _, l := range r.logLines(t) {
+		if l["msg"] == "export section written" {
+			if l["request_id"] != "req-progress" {
+				t.Errorf("progress line without the request id: %v", l)
+			}
+			if _, ok := l["records_per_s"]; !ok {
+				t.Errorf("progress line without a rate: %v", l)
+			}
+			sections[l["section"].(string)] = l["records"].(float64)
+		}
+	}
+	if sections["items"] == 0 || sections["demands"] == 0 || len(sections) < 10 {
+		t.Errorf("progress per section: %v", sections)
+	}
+}

@@ -86,9 +86,14 @@ func (r *run) run() error {
 			continue
 		}
 		r.section = sec.name
+		t0 := time.Now()
 		if err := sec.write(r); err != nil {
 			return err
 		}
+		// Progress of long exports: one line per section.
+		n, took := r.counts[sec.name], time.Since(t0)
+		r.log.Info("export section written", "section", sec.name, "records", n, "duration", took.Round(time.Millisecond),
+			"records_per_s", int(float64(n)/max(took.Seconds(), 1e-6)))
 		if err := r.w.Err(); err != nil {
 			return err
 		}

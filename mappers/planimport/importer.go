@@ -415,6 +415,16 @@ func (im *Importer) now() time.Time {
 	return time.Now().UTC()
 }
 
+// written counts the Odoo records the run created or changed so far (the
+// journal's steps hold their ids).
+func (r *run) written() int {
+	n := 0
+	for _, ids := range r.j.Steps {
+		n += len(ids)
+	}
+	return n
+}
+
 func (im *Importer) logger() *slog.Logger {
 	if im.Log != nil {
 		return im.Log
@@ -489,11 +499,22 @@ func (im *Importer) Apply(ctx context.Context, recs []*record, j *store.Plan, o 
 			return "", err
 		}
 	}
-	steps := []func(context.Context) error{r.purchaseUpdates, r.purchaseCreates, r.distribution, r.manufacturing, r.workorders}
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"purchase updates", r.purchaseUpdates}, {"purchase orders", r.purchaseCreates},
+		{"transfers", r.distribution}, {"manufacturing orders", r.manufacturing}, {"work orders", r.workorders},
+	}
 	for _, step := range steps {
-		if err := step(ctx); err != nil {
+		t0, before := time.Now(), r.written()
+		if err := step.fn(ctx); err != nil {
 			return "", err
 		}
+		// Progress of long imports: one line per step.
+		n, took := r.written()-before, time.Since(t0)
+		im.logger().Info("plan import step done", "step", step.name, "records", n, "duration", took.Round(time.Millisecond),
+			"records_per_s", int(float64(n)/max(took.Seconds(), 1e-6)))
 	}
 	return r.reply(), nil
 }
