@@ -81,7 +81,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 		w := env.stdout
 		fmt.Fprintln(w, "plangate demo is running.")
 		fmt.Fprintf(w, "  Odoo emulator:  %s  (database %q, login admin / password admin)\n", esrv.URL, ds.Database)
-		fmt.Fprintf(w, "  Gateway:        %s\n", base)
+		fmt.Fprintf(w, "  Gateway:        %s/  (its page: a form that opens documents, links to the rest)\n", base)
 		for _, c := range companies {
 			q := url.Values{"database": {ds.Database}, "company": {c}, "mode": {"1"}}
 			fmt.Fprintf(w, "  Company %q:\n    open %s/frepple/xml?%s\n", c, base, q.Encode())
