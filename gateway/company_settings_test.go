@@ -1,8 +1,6 @@
 package gateway_test
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,32 +8,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plangate/plangate/fixtures/datasets"
 	"github.com/plangate/plangate/fixtures/odooemu"
 	"github.com/plangate/plangate/gateway"
 	"github.com/plangate/plangate/mappers/export"
-	"github.com/plangate/plangate/mappers/odoo"
 )
 
 // TestCompanySettingsFromOdoo: where Odoo has the addon's webtoken_key and
 // disclose_stack_trace fields, their values win over the configuration
 // file; where a company has no key in Odoo, the file's key is used.
 func TestCompanySettingsFromOdoo(t *testing.T) {
-	ds, err := odooemu.Load(datasets.Demo(), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	companies := ds.Model("res.company")
-	companies.Fields["webtoken_key"] = odooemu.Field{"type": "char", "string": "Webtoken key"}
-	companies.Get(1)["webtoken_key"] = "odoo-key"
-	companies.Get(1)["disclose_stack_trace"] = true
-	companies.Get(2)["webtoken_key"] = false
-	emu := odooemu.Start(odooemu.New(ds))
-	t.Cleanup(emu.Close)
-	tr, err := odoo.NewTransport(odoo.Options{URL: emu.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := emulate(t, func(ds *odooemu.Dataset, _ *odooemu.Emulator) {
+		companies := ds.Model("res.company")
+		companies.Fields["webtoken_key"] = odooemu.Field{"type": "char", "string": "Webtoken key"}
+		companies.Get(1)["webtoken_key"] = "odoo-key"
+		companies.Get(1)["disclose_stack_trace"] = true
+		companies.Get(2)["webtoken_key"] = false
+	})
 	const sf, chi = "My Company (San Francisco)", "My Company (Chicago)"
 	srv := gateway.New(gateway.Config{
 		Now:          func() time.Time { return fixedNow },
@@ -44,10 +32,10 @@ func TestCompanySettingsFromOdoo(t *testing.T) {
 			sf:  {WebtokenKey: "file-key"},
 			chi: {WebtokenKey: "chicago-file-key"},
 		},
-	}, tr, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}, e.tr, nil, quiet)
 	gw := httptest.NewServer(srv)
 	t.Cleanup(gw.Close)
-	r := &rig{emu: emu, gw: gw}
+	r := &rig{emu: e.srv, gw: gw}
 	token := func(key string) func(*http.Request) {
 		tok, err := gateway.SignJWT(map[string]any{"exp": fixedNow.Add(time.Hour).Unix()}, []byte(key))
 		if err != nil {
@@ -73,7 +61,7 @@ func TestCompanySettingsFromOdoo(t *testing.T) {
 	}
 	// disclose_stack_trace is on in Odoo for San Francisco: the error page
 	// names the failure; Chicago's (off) does not.
-	emu.InjectFault(&odooemu.Fault{Model: "res.users", Method: "read", Message: "psycopg2.OperationalError: detail-7f3a"})
+	e.srv.InjectFault(&odooemu.Fault{Model: "res.users", Method: "read", Message: "psycopg2.OperationalError: detail-7f3a"})
 	for company, wantDetail := range map[string]bool{sf: true, chi: false} {
 		got := r.get(t, "/frepple/xml", url.Values{"database": {"odoo17"}, "company": {company}}, basic("admin", "admin"))
 		if got.status < 500 {
@@ -99,25 +87,17 @@ func TestCompanyDefaultsWithoutTheAddon(t *testing.T) {
 			`<location name="WH" description="YourCompany" subcategory="1"><available name="Standard 35 hours/week 2"/></location>`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ds, err := odooemu.Load(datasets.Demo(), ".")
-			if err != nil {
-				t.Fatal(err)
-			}
-			companies := ds.Model("res.company")
-			for _, f := range []string{"calendar", "manufacturing_warehouse", "respect_reservations"} {
-				delete(companies.Fields, f)
-				for _, rec := range companies.Records {
-					delete(rec, f)
+			e := emulate(t, func(ds *odooemu.Dataset, _ *odooemu.Emulator) {
+				companies := ds.Model("res.company")
+				for _, f := range []string{"calendar", "manufacturing_warehouse", "respect_reservations"} {
+					delete(companies.Fields, f)
+					for _, rec := range companies.Records {
+						delete(rec, f)
+					}
 				}
-			}
-			emu := odooemu.Start(odooemu.New(ds))
-			t.Cleanup(emu.Close)
-			tr, err := odoo.NewTransport(odoo.Options{URL: emu.URL})
-			if err != nil {
-				t.Fatal(err)
-			}
+			})
 			srv := gateway.New(gateway.Config{Now: func() time.Time { return fixedNow },
-				Companies: map[string]gateway.CompanyConfig{sf: tc.defaults}}, tr, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+				Companies: map[string]gateway.CompanyConfig{sf: tc.defaults}}, e.tr, nil, quiet)
 			gw := httptest.NewServer(srv)
 			t.Cleanup(gw.Close)
 			got := (&rig{gw: gw}).get(t, "/frepple/xml", url.Values{"database": {"odoo17"}, "company": {sf}, "mode": {"1"}}, basic("admin", "admin"))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,10 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plangate/plangate/fixtures/datasets"
 	"github.com/plangate/plangate/fixtures/odooemu"
 	"github.com/plangate/plangate/gateway"
-	"github.com/plangate/plangate/mappers/odoo"
 	"github.com/plangate/plangate/store"
 )
 
@@ -38,31 +35,18 @@ func startImportRig(t *testing.T) *importRig { return startImportRigWith(t, nil)
 // odooemu.MOWorkordersFromRouting) before it serves.
 func startImportRigWith(t *testing.T, setup func(*odooemu.Emulator), config ...func(*gateway.Config)) *importRig {
 	t.Helper()
-	ds, err := odooemu.Load(datasets.Demo(), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := odooemu.New(ds)
-	e.SetClock(func() time.Time { return fixedNow })
-	if setup != nil {
-		setup(e)
-	}
-	srvE := odooemu.Start(e)
-	t.Cleanup(srvE.Close)
-	tr, err := odoo.NewTransport(odoo.Options{URL: srvE.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	em := emulate(t, func(_ *odooemu.Dataset, e *odooemu.Emulator) {
+		e.SetClock(func() time.Time { return fixedNow })
+		if setup != nil {
+			setup(e)
+		}
+	})
+	e, srvE, tr, st := em.emu, em.srv, em.tr, tempStore(t)
 	cfg := gateway.Config{Now: func() time.Time { return fixedNow }, MaxBodyBytes: 1 << 20}
 	for _, c := range config {
 		c(&cfg)
 	}
-	gw := httptest.NewServer(gateway.New(cfg, tr, st, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	gw := httptest.NewServer(gateway.New(cfg, tr, st, quiet))
 	t.Cleanup(gw.Close)
 	plan, err := os.ReadFile(filepath.Join(goldenImport, "plan.xml"))
 	if err != nil {

@@ -1,9 +1,6 @@
 package gateway_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -52,16 +49,10 @@ func startRig(t *testing.T, cfg gateway.Config, extraDBs ...string) *rig {
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return fixedNow }
 	}
-	srv := gateway.New(cfg, tr, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := gateway.New(cfg, tr, nil, quiet)
 	gw := httptest.NewServer(srv)
 	t.Cleanup(gw.Close)
 	return &rig{emu: emu, gw: gw, company: "My Company (San Francisco)"}
-}
-
-type resp struct {
-	status int
-	header http.Header
-	body   string
 }
 
 func (r *rig) get(t *testing.T, path string, q url.Values, auth func(*http.Request)) resp {
@@ -70,17 +61,7 @@ func (r *rig) get(t *testing.T, path string, q url.Values, auth func(*http.Reque
 	if q != nil {
 		u += "?" + q.Encode()
 	}
-	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
-	if auth != nil {
-		auth(req)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{res.StatusCode, res.Header, string(b)}
+	return send(t, http.MethodGet, u, nil, auth)
 }
 
 func basic(user, pw string) func(*http.Request) {

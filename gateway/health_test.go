@@ -1,8 +1,6 @@
 package gateway_test
 
 import (
-	"io"
-	"log/slog"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -37,7 +35,7 @@ func TestReadyzWhenOdooFails(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gw := httptest.NewServer(gateway.New(gateway.Config{}, tr, nil, slog.New(slog.NewTextHandler(io.Discard, nil))))
+		gw := httptest.NewServer(gateway.New(gateway.Config{}, tr, nil, quiet))
 		defer gw.Close()
 		r := &observedRig{gw: gw}
 		got := r.do(t, "GET", "/readyz", nil)

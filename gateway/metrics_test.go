@@ -1,8 +1,6 @@
 package gateway_test
 
 import (
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
@@ -123,7 +121,6 @@ func TestMetricsMoveWithExportsImportsAndOdooCalls(t *testing.T) {
 
 // TestMetricsRegistriesArePerServer: two servers in one process count apart.
 func TestMetricsRegistriesArePerServer(t *testing.T) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var rigs [2]*observedRig
 	for i := range rigs {
 		gw := httptest.NewServer(gateway.New(gateway.Config{}, nil, nil, quiet))

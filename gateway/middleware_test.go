@@ -2,10 +2,8 @@ package gateway_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,10 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plangate/plangate/fixtures/datasets"
 	"github.com/plangate/plangate/fixtures/odooemu"
 	"github.com/plangate/plangate/gateway"
-	"github.com/plangate/plangate/mappers/odoo"
 )
 
 // syncBuffer is a log sink safe for the server's goroutines.
@@ -52,46 +48,29 @@ type observedRig struct {
 // its log (JSON, every level). adminPassword, when set, replaces admin's.
 func startObserved(t *testing.T, cfg gateway.Config, adminPassword string) *observedRig {
 	t.Helper()
-	ds, err := odooemu.Load(datasets.Demo(), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if adminPassword != "" {
-		ds.Passwords["admin"] = adminPassword
-	}
-	emu := odooemu.Start(odooemu.New(ds))
-	t.Cleanup(emu.Close)
-	tr, err := odoo.NewTransport(odoo.Options{URL: emu.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := emulate(t, func(ds *odooemu.Dataset, _ *odooemu.Emulator) {
+		if adminPassword != "" {
+			ds.Passwords["admin"] = adminPassword
+		}
+	})
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return fixedNow }
 	}
 	buf := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	gw := httptest.NewServer(gateway.New(cfg, tr, nil, log))
+	gw := httptest.NewServer(gateway.New(cfg, e.tr, nil, log))
 	t.Cleanup(gw.Close)
-	return &observedRig{emu: emu, ds: ds, gw: gw, log: buf}
+	return &observedRig{emu: e.srv, ds: e.ds, gw: gw, log: buf}
 }
 
 // do sends one request; header values are set as given.
 func (r *observedRig) do(t *testing.T, method, path string, hdr map[string]string) resp {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, r.gw.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{res.StatusCode, res.Header, string(b)}
+	return send(t, method, r.gw.URL+path, nil, func(req *http.Request) {
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+	})
 }
 
 // logLines decodes the captured JSON log.

@@ -2,14 +2,10 @@ package gateway_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +14,6 @@ import (
 	"github.com/plangate/plangate/fixtures/datasets"
 	"github.com/plangate/plangate/fixtures/odooemu"
 	"github.com/plangate/plangate/gateway"
-	"github.com/plangate/plangate/mappers/odoo"
 	"github.com/plangate/plangate/mappers/oms"
 	"github.com/plangate/plangate/store"
 )
@@ -31,7 +26,6 @@ type omsRig struct {
 	gw    *httptest.Server
 	srv   *gateway.Server
 	st    *store.Store
-	path  string
 	clock *fakeClock
 }
 
@@ -49,57 +43,32 @@ func (c *fakeClock) add(d time.Duration) {
 
 func startOMSRig(t *testing.T, cfg oms.Config) *omsRig {
 	t.Helper()
-	ds, err := odooemu.Load(datasets.Demo(), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ext := range datasets.DemoExtensions {
-		if err := odooemu.ApplyExtension(ds, datasets.Demo(), ext); err != nil {
-			t.Fatal(err)
-		}
-	}
-	emu := odooemu.Start(odooemu.New(ds))
-	t.Cleanup(emu.Close)
-	tr, err := odoo.NewTransport(odoo.Options{URL: emu.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "state.db")
-	st, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := emulate(t, nil, datasets.DemoExtensions...)
+	st := tempStore(t)
 	engine, err := oms.NewEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := &fakeClock{t: fixedNow}
-	srv := gateway.New(gateway.Config{Now: clock.now, OMS: engine}, tr, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := gateway.New(gateway.Config{Now: clock.now, OMS: engine}, e.tr, st, quiet)
 	gw := httptest.NewServer(srv)
-	r := &omsRig{emu: emu, gw: gw, srv: srv, st: st, path: path, clock: clock}
-	t.Cleanup(func() { gw.Close(); srv.Close(); st.Close() })
-	return r
+	t.Cleanup(func() { gw.Close(); srv.Close() })
+	return &omsRig{emu: e.srv, gw: gw, srv: srv, st: st, clock: clock}
 }
 
 func (r *omsRig) get(t *testing.T, path string, auth func(*http.Request)) resp {
 	t.Helper()
-	return (&rig{gw: r.gw}).get(t, path, nil, auth)
+	return send(t, http.MethodGet, r.gw.URL+path, nil, auth)
 }
 
 func (r *omsRig) post(t *testing.T, path, body string, auth func(*http.Request)) resp {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, r.gw.URL+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if auth != nil {
-		auth(req)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{res.StatusCode, res.Header, string(b)}
+	return send(t, http.MethodPost, r.gw.URL+path, strings.NewReader(body), func(req *http.Request) {
+		req.Header.Set("Content-Type", "application/json")
+		if auth != nil {
+			auth(req)
+		}
+	})
 }
 
 // guideTicket has the shape of the Openbravo OMS guide's example, on the

@@ -4,42 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/plangate/plangate/fixtures/datasets"
 	"github.com/plangate/plangate/fixtures/fakeshop"
-	"github.com/plangate/plangate/fixtures/odooemu"
 	"github.com/plangate/plangate/gateway"
-	"github.com/plangate/plangate/mappers/odoo"
 	"github.com/plangate/plangate/mappers/shop"
 	"github.com/plangate/plangate/store"
 )
 
 func TestShopAPI(t *testing.T) {
-	ds, err := odooemu.Load(datasets.Demo(), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu := odooemu.Start(odooemu.New(ds))
-	t.Cleanup(emu.Close)
-	tr, err := odoo.NewTransport(odoo.Options{URL: emu.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	e := emulate(t, nil)
+	ds, tr, st := e.ds, e.tr, tempStore(t)
 	fp := fakeshop.New()
 	fs := fakeshop.Start(fp)
 	t.Cleanup(fs.Close)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := gateway.New(gateway.Config{DefaultDatabase: ds.Database}, tr, st, quiet)
 	srv.SetShops(&shop.Service{Store: st, Log: quiet})
 	gw := httptest.NewServer(srv)
