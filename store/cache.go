@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -174,81 +172,12 @@ func beU64(b []byte) uint64 {
 	return n
 }
 
-// EncodeRecord writes an Odoo record as JSON in which every float keeps a
-// decimal point, so DecodeRecord gives back float64 for floats and int64
-// for integers: the document formats them differently (66.0 vs 66).
-func EncodeRecord(rec map[string]any) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := encodeValue(&buf, rec); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func encodeValue(buf *bytes.Buffer, v any) error {
-	switch x := v.(type) {
-	case nil:
-		buf.WriteString("null")
-	case bool:
-		buf.WriteString(strconv.FormatBool(x))
-	case int64:
-		buf.WriteString(strconv.FormatInt(x, 10))
-	case int:
-		buf.WriteString(strconv.Itoa(x))
-	case float64:
-		if math.IsInf(x, 0) || math.IsNaN(x) {
-			return fmt.Errorf("cannot cache float %v", x)
-		}
-		s := strconv.FormatFloat(x, 'g', -1, 64)
-		if !bytes.ContainsAny([]byte(s), ".eE") {
-			s += ".0"
-		}
-		buf.WriteString(s)
-	case string:
-		b, _ := json.Marshal(x)
-		buf.Write(b)
-	case time.Time:
-		b, _ := json.Marshal(x.UTC().Format("2006-01-02 15:04:05"))
-		buf.Write(b)
-	case []any:
-		buf.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := encodeValue(buf, e); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
-	case map[string]any:
-		buf.WriteByte('{')
-		first := true
-		for k, e := range x {
-			if !first {
-				buf.WriteByte(',')
-			}
-			first = false
-			kb, _ := json.Marshal(k)
-			buf.Write(kb)
-			buf.WriteByte(':')
-			if err := encodeValue(buf, e); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte('}')
-	default:
-		b, err := json.Marshal(x)
-		if err != nil {
-			return err
-		}
-		buf.Write(b)
-	}
-	return nil
-}
-
-// DecodeRecord reads what EncodeRecord wrote.
+// DecodeRecord reads what EncodeRecord wrote, or the JSON form records
+// were cached in before (read back with the same types).
 func DecodeRecord(data []byte) (map[string]any, error) {
+	if len(data) > 0 && data[0] == recordMagic {
+		return decodeBinaryRecord(data[1:])
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var m map[string]any

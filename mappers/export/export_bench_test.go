@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
@@ -17,6 +18,9 @@ import (
 	"github.com/plangate/plangate/mappers/odoo"
 	"github.com/plangate/plangate/store"
 )
+
+// quietLog keeps benchmark output to the figures.
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // benchSession serves the demo scaled n times and counts RPC calls.
 func benchSession(b *testing.B, scale int, calls *atomic.Int64) *odoo.Session {
@@ -44,7 +48,7 @@ func BenchmarkExport(b *testing.B) {
 		b.Run(fmt.Sprintf("scale%d", scale), func(b *testing.B) {
 			var calls atomic.Int64
 			s := benchSession(b, scale, &calls)
-			x := &export.Exporter{Session: s}
+			x := &export.Exporter{Session: s, Logger: quietLog}
 			p := export.Params{Mode: 1, Delta: 999, Company: "My Company (San Francisco)", Now: time.Date(2026, 11, 24, 0, 44, 33, 0, time.UTC)}
 			calls.Store(0)
 			var bytes int64
@@ -83,7 +87,7 @@ func BenchmarkIncremental(b *testing.B) {
 				defer st.Close()
 				ctx := context.Background()
 				p := export.Params{Mode: 2, Delta: 999, Company: "My Company (San Francisco)", Now: time.Now().UTC()}
-				x := &export.Exporter{Session: s, Cache: st, Refresh: variant == "cold"}
+				x := &export.Exporter{Session: s, Cache: st, Refresh: variant == "cold", Logger: quietLog}
 				if _, err := x.Export(ctx, io.Discard, p); err != nil {
 					b.Fatal(err)
 				}
