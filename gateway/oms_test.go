@@ -361,3 +361,23 @@ func TestOMSConfiguredRules(t *testing.T) {
 		t.Errorf("unconfigured organization: %d %s", res.status, res.body)
 	}
 }
+
+// TestOMSOrganizationsKeepToTheirWarehouses: Chicago's tickets ship from
+// Chicago's warehouse only, though San Francisco holds more of the product.
+func TestOMSOrganizationsKeepToTheirWarehouses(t *testing.T) {
+	r := startOMSRig(t, oms.Config{})
+	for _, tc := range []struct {
+		qty  string
+		want string
+	}{
+		{"5", "CHIC1:1=5"}, // 200 on hand, 180 reserved
+		{"50", ""},         // WH has 270 free, but belongs to San Francisco
+	} {
+		res := r.post(t, "/oms/orders-proposal", `{"ticket":{"id":"C","organization":{"id":"2"},"lines":[{"id":"1","product":{"id":"17"},"qty":`+tc.qty+`,"uom":"1"}]}}`, basic("admin", "admin"))
+		if got, p := split(t, res.body); res.status != 200 || got != tc.want {
+			t.Errorf("qty %s: %d %q, want %q", tc.qty, res.status, got, tc.want)
+		} else if got != "" && p.OMS.Tickets[0].Organization["id"] != "2" {
+			t.Errorf("organization %v", p.OMS.Tickets[0].Organization)
+		}
+	}
+}
