@@ -36,6 +36,8 @@ type Config struct {
 		Password        string        `yaml:"password"`
 		ServiceLogin    string        `yaml:"service_login"`
 		ServicePassword string        `yaml:"service_password"`
+		// LoginCache is how long a successful login is reused (0: 1m; negative: never).
+		LoginCache time.Duration `yaml:"login_cache"`
 	} `yaml:"odoo"`
 	// Companies are per-company settings kept outside Odoo, keyed by name.
 	Companies map[string]gateway.CompanyConfig `yaml:"companies"`
@@ -133,6 +135,7 @@ func serverOptions(c *Config) []option {
 		{"store", "store", "bbolt state file (extraction state, plan journal, shops, OMS runs); empty: keep no state", &c.Store},
 		{"service-login", "odoo.service_login", "Odoo login that Bearer-token requests run as", &c.Odoo.ServiceLogin},
 		{"service-password", "odoo.service_password", "password of the service login", &c.Odoo.ServicePassword},
+		{"login-cache", "odoo.login_cache", "reuse a successful Odoo login this long (0: 1m; negative: never)", &c.Odoo.LoginCache},
 		{"max-body", "limits.max_body", "largest accepted request body in bytes", &c.Limits.MaxBody},
 		{"max-concurrent-exports", "limits.max_concurrent_exports", "exports served at once; more wait", &c.Limits.MaxConcurrentExports},
 		{"read-timeout", "limits.read_timeout", "time limit to read a request", &c.Limits.ReadTimeout},

@@ -83,6 +83,7 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 		Fixes:                cfg.Export.Fixes,
 		CacheMargin:          cfg.Export.CacheMargin,
 		OMS:                  cfg.omsEngine,
+		AuthCacheTTL:         cfg.Odoo.LoginCache,
 	}, t, st, log)
 	if st != nil {
 		srv.SetShops(&shop.Service{Store: st, Log: log})
