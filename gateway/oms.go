@@ -105,23 +105,22 @@ func (s *Server) handleOMSRun(w http.ResponseWriter, r *http.Request, ps httprou
 		return
 	}
 	id := ps.ByName("id")
-	doc, found, err := s.omsRuns.get(id)
+	kept, found, err := s.omsRuns.get(id)
 	if err != nil {
 		s.logFrom(r.Context()).Error("reading an order-sourcing run failed", "run", id, "err", err)
-		writeOMSError(w, http.StatusInternalServerError, "reading the run failed")
+		writeOMSError(w, http.StatusInternalServerError, "reading the run failed: "+err.Error())
 		return
 	}
-	var run oms.Run
-	if found {
-		if err := json.Unmarshal(doc, &run); err != nil {
-			writeOMSError(w, http.StatusInternalServerError, "stored run is unreadable: "+err.Error())
-			return
-		}
-	}
-	if !found || run.Database != c.Database {
+	if !found || kept.Database != c.Database {
 		writeOMSError(w, http.StatusNotFound, "no order-sourcing run "+id)
 		return
 	}
+	run := *kept // Expand fills criterion inputs: work on a copy of the rules
+	run.Rules = make([]oms.RuleRun, len(kept.Rules))
+	for i, rr := range kept.Rules {
+		rr.Criteria = append([]oms.CriterionRun(nil), rr.Criteria...)
+		run.Rules[i] = rr
+	}
 	run.Expand()
-	writeJSON(w, http.StatusOK, run)
+	writeJSON(w, http.StatusOK, &run)
 }

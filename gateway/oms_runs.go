@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
@@ -82,18 +81,20 @@ func (k *runKeeper) add(r *oms.Run) {
 	}
 }
 
-func (k *runKeeper) get(id string) ([]byte, bool, error) {
+// get returns a kept run; the caller must not change it.
+func (k *runKeeper) get(id string) (*oms.Run, bool, error) {
 	k.mu.Lock()
 	r, ok := k.pending[id]
 	k.mu.Unlock()
-	if ok {
-		doc, err := json.Marshal(r)
-		return doc, err == nil, err
+	if ok || k.st == nil {
+		return r, ok, nil
 	}
-	if k.st == nil {
-		return nil, false, nil
+	doc, found, err := k.st.OMSRunDoc(id)
+	if err != nil || !found {
+		return nil, false, err
 	}
-	return k.st.OMSRunDoc(id)
+	r, err = oms.DecodeRun(doc)
+	return r, err == nil, err
 }
 
 func (k *runKeeper) loop() {
@@ -122,7 +123,7 @@ func (k *runKeeper) flush() {
 	}
 	docs := make([]store.OMSRun, 0, len(batch))
 	for _, r := range batch {
-		doc, err := json.Marshal(r)
+		doc, err := oms.EncodeRun(r)
 		if err != nil { // cannot happen for engine output; never block the queue on it
 			k.log.Error("encoding an order-sourcing run failed", "run", r.ID, "err", err)
 			continue

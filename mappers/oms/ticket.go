@@ -72,11 +72,11 @@ type wireRequest struct {
 }
 
 type wireTicket struct {
-	ID              flexID            `json:"id"`
-	Organization    *flexRef          `json:"organization"`
-	BusinessPartner *flexRef          `json:"businessPartner"`
-	Date            flexID            `json:"date"`
-	Lines           []json.RawMessage `json:"lines"`
+	ID              flexID          `json:"id"`
+	Organization    *flexRef        `json:"organization"`
+	BusinessPartner *flexRef        `json:"businessPartner"`
+	Date            flexID          `json:"date"`
+	Lines           json.RawMessage `json:"lines"`
 }
 
 type wireLine struct {
@@ -164,11 +164,30 @@ func ParseTicket(r io.Reader) (*Ticket, error) {
 	if t.ID == "" {
 		return nil, &InputError{Field: "ticket.id", Msg: "missing"}
 	}
-	if len(t.Lines) == 0 {
+	// One decode of all lines; only when it fails are they decoded one by
+	// one, to name the line at fault.
+	var wls []wireLine
+	if len(t.Lines) == 0 || string(t.Lines) == "null" {
 		return nil, &InputError{Field: "ticket.lines", Msg: "no lines"}
 	}
-	if len(t.Lines) > MaxLines {
-		return nil, &InputError{Field: "ticket.lines", Msg: fmt.Sprintf("%d lines, at most %d allowed", len(t.Lines), MaxLines)}
+	if err := json.Unmarshal(t.Lines, &wls); err != nil {
+		var raws []json.RawMessage
+		if json.Unmarshal(t.Lines, &raws) != nil {
+			return nil, &InputError{Field: "ticket.lines", Msg: "want a list of lines"}
+		}
+		for i, raw := range raws {
+			var wl wireLine
+			if err := json.Unmarshal(raw, &wl); err != nil {
+				return nil, &InputError{Line: i + 1, Msg: "invalid line: " + jsonErrorText(err)}
+			}
+		}
+		return nil, &InputError{Field: "ticket.lines", Msg: "invalid JSON: " + jsonErrorText(err)}
+	}
+	if len(wls) == 0 {
+		return nil, &InputError{Field: "ticket.lines", Msg: "no lines"}
+	}
+	if len(wls) > MaxLines {
+		return nil, &InputError{Field: "ticket.lines", Msg: fmt.Sprintf("%d lines, at most %d allowed", len(wls), MaxLines)}
 	}
 	out := &Ticket{
 		ID:              string(t.ID),
@@ -176,15 +195,11 @@ func ParseTicket(r io.Reader) (*Ticket, error) {
 		BusinessPartner: t.BusinessPartner.id(),
 		Date:            string(t.Date),
 		Version:         string(req.Version),
-		Lines:           make([]Line, 0, len(t.Lines)),
+		Lines:           make([]Line, 0, len(wls)),
 	}
-	seen := make(map[string]int, len(t.Lines))
-	for i, raw := range t.Lines {
+	seen := make(map[string]int, len(wls))
+	for i, wl := range wls {
 		n := i + 1
-		var wl wireLine
-		if err := json.Unmarshal(raw, &wl); err != nil {
-			return nil, &InputError{Line: n, Msg: "invalid line: " + jsonErrorText(err)}
-		}
 		l := Line{ID: string(wl.ID), Product: wl.Product.id(), UOM: wl.UOM.id()}
 		bad := func(field, msg string) error { return &InputError{Line: n, ID: l.ID, Field: field, Msg: msg} }
 		if l.ID == "" {

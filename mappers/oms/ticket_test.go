@@ -49,7 +49,7 @@ func TestParseTicketErrors(t *testing.T) {
 		{"no ticket", `{}`, "ticket: ticket: missing"},
 		{"no id", `{"ticket":{"lines":[]}}`, "ticket: ticket.id: missing"},
 		{"no lines", `{"ticket":{"id":"T","lines":[]}}`, "ticket: ticket.lines: no lines"},
-		{"lines not a list", `{"ticket":{"id":"T","lines":{}}}`, "invalid JSON"},
+		{"lines not a list", `{"ticket":{"id":"T","lines":{}}}`, "ticket.lines: want a list of lines"},
 		{"missing product", line(`{"id":"L2","qty":1,"uom":"1"}`), `ticket line 2 (id "L2"): product.id: missing`},
 		{"missing qty", line(`{"id":"L2","product":{"id":"1"},"uom":"1"}`), `ticket line 2 (id "L2"): qty: missing`},
 		{"zero qty", line(`{"id":"L2","product":{"id":"1"},"qty":0,"uom":"1"}`), `ticket line 2 (id "L2"): qty: must be positive, got 0`},
