@@ -43,6 +43,9 @@ type incremental struct {
 	mu     sync.Mutex
 	fields map[string]map[string]odoo.Field // fields_get per model, once per run
 	rel    map[string]relState              // related-model state, once per run
+	// relChanged memoizes changedRelated per model and since: queries
+	// cached by the same earlier run share their since.
+	relChanged map[string][]int
 	stats  incrementalStats
 	hits   atomic.Int64 // records served from the cache
 	misses atomic.Int64 // records read from Odoo
@@ -154,10 +157,23 @@ func relMeta(meta store.CacheMeta, rel map[string]relState) store.CacheMeta {
 func (in *incremental) changedRelated(ctx context.Context, model string, related map[string][]string, since string) (map[string][]int, error) {
 	out := map[string][]int{}
 	for rel := range related {
-		ids, err := in.sess.Search(ctx, rel, odoo.Domain{odoo.Term(writeDate, ">=", since)}, odoo.Query{Context: odoo.Context{"active_test": false}})
-		in.countCall()
-		if err != nil {
-			return nil, fmt.Errorf("incremental %s: changed %s: %w", model, rel, err)
+		memo := rel + "\x00" + since
+		in.mu.Lock()
+		ids, known := in.relChanged[memo]
+		in.mu.Unlock()
+		if !known {
+			var err error
+			ids, err = in.sess.Search(ctx, rel, odoo.Domain{odoo.Term(writeDate, ">=", since)}, odoo.Query{Context: odoo.Context{"active_test": false}})
+			in.countCall()
+			if err != nil {
+				return nil, fmt.Errorf("incremental %s: changed %s: %w", model, rel, err)
+			}
+			in.mu.Lock()
+			if in.relChanged == nil {
+				in.relChanged = map[string][]int{}
+			}
+			in.relChanged[memo] = ids
+			in.mu.Unlock()
 		}
 		if len(ids) > 0 {
 			out[rel] = ids
@@ -202,26 +218,28 @@ func (in *incremental) read(ctx context.Context, model string, ids []int, fields
 	need := uniq
 	if ok && !in.refresh {
 		since := in.since(meta)
-		stamps := make(map[int]string, len(uniq))
+		// Deleted ids: read would fail on them; answer exactly as it does.
+		n, err := in.sess.SearchCount(ctx, model, odoo.Domain{odoo.Term("id", "in", uniq)}, odoo.Query{Context: odoo.Context{"active_test": false}})
 		in.countCall()
-		if err := in.sess.SearchReadEach(ctx, model, odoo.Domain{odoo.Term("id", "in", uniq)},
-			odoo.Query{Fields: []string{writeDate}, Context: odoo.Context{"active_test": false}}, func(r odoo.Record) error {
-				stamps[r.ID()] = r.String(writeDate)
-				return nil
-			}); err != nil {
-			return nil, fmt.Errorf("incremental %s: write dates: %w", model, err)
+		if err != nil {
+			return nil, fmt.Errorf("incremental %s: count: %w", model, err)
 		}
-		if len(stamps) != len(uniq) {
-			return plain() // some id is gone: answer exactly as a plain read does
+		if n != len(uniq) {
+			return plain()
 		}
-		stale := map[int]bool{}
+		written, err := in.sess.Search(ctx, model, odoo.Domain{odoo.Term("id", "in", uniq), odoo.Term(writeDate, ">=", since)}, odoo.Query{Context: odoo.Context{"active_test": false}})
+		in.countCall()
+		if err != nil {
+			return nil, fmt.Errorf("incremental %s: changed: %w", model, err)
+		}
+		stale := make(map[int]bool, len(written))
+		for _, id := range written {
+			stale[id] = true
+		}
 		if err := in.cache.CacheRecords(key, uniq, func(id int, rec map[string]any) error {
-			r := odoo.Record(rec)
-			if w := r.String(writeDate); w != stamps[id] || w >= since {
-				stale[id] = true
-				return nil
+			if !stale[id] {
+				have[id] = odoo.Record(rec)
 			}
-			have[id] = r
 			return nil
 		}); err != nil {
 			return nil, err
@@ -266,8 +284,25 @@ func (in *incremental) read(ctx context.Context, model string, ids []int, fields
 	}
 	in.hits.Add(int64(len(uniq) - len(need)))
 	in.misses.Add(int64(len(need)))
+	// The cache keeps exactly the records checked in this run: ReadAt then
+	// holds for all of them (a record left out and changed meanwhile must
+	// not survive under the newer ReadAt).
+	cachedIDs, err := in.cache.CacheIDs(key)
+	if err != nil {
+		return nil, err
+	}
+	wanted := make(map[int]bool, len(uniq))
+	for _, id := range uniq {
+		wanted[id] = true
+	}
+	var drop []int
+	for _, id := range cachedIDs {
+		if !wanted[id] {
+			drop = append(drop, id)
+		}
+	}
 	newMeta := relMeta(store.CacheMeta{Database: in.database, Model: model, Watermark: watermark, Updated: time.Now().UTC(), ReadAt: in.readAt}, rel)
-	if err := in.cache.CacheApply(key, newMeta, upserts, nil, false); err != nil {
+	if err := in.cache.CacheApply(key, newMeta, upserts, drop, false); err != nil {
 		return nil, fmt.Errorf("incremental %s: save cache: %w", model, err)
 	}
 	in.noteWatermark(model, watermark)

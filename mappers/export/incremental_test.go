@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,5 +125,60 @@ func TestIncrementalEqualsCold(t *testing.T) {
 	refresh := &export.Exporter{Session: s, Cache: st, Refresh: true}
 	if doc, _ := exportDoc(t, refresh, p); doc != base && doc == "" {
 		t.Error("refresh produced an empty document")
+	}
+}
+
+// TestIncrementalRecordLeftOutThenChanged: an order whose lines all go
+// drops out of the by-id read; changed while out and needed again, it must
+// be read afresh, not served from an older cached copy.
+func TestIncrementalRecordLeftOutThenChanged(t *testing.T) {
+	srv, s := demoSession(t)
+	ctx := context.Background()
+	clock := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	srv.SetClock(func() time.Time { return clock })
+	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p := export.Params{Mode: 2, Delta: 999, Company: "My Company (San Francisco)", Now: clock}
+	cached := &export.Exporter{Session: s, Cache: st}
+	plain := &export.Exporter{Session: s}
+	exportDoc(t, cached, p) // run 1: every order cached
+
+	lines, err := s.SearchRead(ctx, "sale.order.line", odoo.Domain{odoo.Term("product_id", "!=", false)}, odoo.Query{Fields: []string{"order_id", "product_id", "product_uom_qty", "product_uom"}, Limit: 1})
+	if err != nil || len(lines) == 0 {
+		t.Fatalf("no sale line: %v", err)
+	}
+	order := lines[0].M2OID("order_id")
+	all, err := s.Search(ctx, "sale.order.line", odoo.Domain{odoo.Term("order_id", "=", order)}, odoo.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(time.Hour)
+	if err := s.Unlink(ctx, "sale.order.line", all); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, "sale.order", []int{order}, map[string]any{"commitment_date": "2027-01-15 10:00:00"}); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(time.Hour)
+	p.Now = clock
+	exportDoc(t, cached, p) // run 2: the order is not read
+
+	clock = clock.Add(time.Hour)
+	p.Now = clock
+	l := lines[0]
+	if _, err := s.Create(ctx, "sale.order.line", map[string]any{"order_id": order, "product_id": l.M2OID("product_id"),
+		"product_uom_qty": 2.0, "product_uom": l.M2OID("product_uom"), "name": "back"}); err != nil {
+		t.Fatal(err)
+	}
+	warm, _ := exportDoc(t, cached, p)
+	cold, _ := exportDoc(t, plain, p)
+	if warm != cold {
+		t.Fatalf("warm document differs from cold:\n%s", lineDiff(cold, warm))
+	}
+	if !strings.Contains(cold, "2027-01-15") {
+		t.Fatalf("the changed commitment date is not in the document: the test proves nothing")
 	}
 }
