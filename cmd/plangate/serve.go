@@ -123,6 +123,12 @@ func serveGateway(ctx context.Context, env *cliEnv, cfg *Config, log *slog.Logge
 	if env.ready != nil {
 		env.ready(ln.Addr().String())
 	}
+	return serveUntil(ctx, hs, ln, cfg.Limits.ShutdownTimeout, log)
+}
+
+// serveUntil serves on ln until ctx ends, then shuts down gracefully:
+// no new connections, running requests get the timeout to finish.
+func serveUntil(ctx context.Context, hs *http.Server, ln net.Listener, timeout time.Duration, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -130,8 +136,8 @@ func serveGateway(ctx context.Context, env *cliEnv, cfg *Config, log *slog.Logge
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down; letting running requests finish", "timeout", cfg.Limits.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownTimeout)
+	log.Info("shutting down; letting running requests finish", "timeout", timeout)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
