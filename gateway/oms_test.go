@@ -381,3 +381,24 @@ func TestOMSOrganizationsKeepToTheirWarehouses(t *testing.T) {
 		}
 	}
 }
+
+// TestOMSBodyLimit: a ticket over the configured body limit is refused
+// with 413 before it is parsed.
+func TestOMSBodyLimit(t *testing.T) {
+	e := emulate(t, nil, datasets.DemoExtensions...)
+	srv := gateway.New(gateway.Config{MaxBodyBytes: 256}, e.tr, nil, quiet)
+	gw := httptest.NewServer(srv)
+	t.Cleanup(func() { gw.Close(); srv.Close() })
+	r := &omsRig{gw: gw, srv: srv}
+	if len(guideTicket) <= 256 {
+		t.Fatal("the guide ticket must exceed the limit")
+	}
+	res := r.post(t, "/oms/orders-proposal", guideTicket, basic("admin", "admin"))
+	if res.status != http.StatusRequestEntityTooLarge || !strings.Contains(res.body, "body limit") {
+		t.Errorf("got %d %s", res.status, res.body)
+	}
+	small := `{"ticket":{"id":"T","organization":{"id":"1"},"lines":[{"product":{"id":"30"},"qty":1,"uom":"1"}]}}`
+	if res := r.post(t, "/oms/orders-proposal", small, basic("admin", "admin")); res.status != http.StatusOK {
+		t.Errorf("small ticket: %d %s", res.status, res.body)
+	}
+}
