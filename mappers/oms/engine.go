@@ -28,7 +28,16 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 	for _, r := range or.rules {
 		rr := RuleRun{Rule: r.name, Partial: r.partial}
 		// The rule's input: pending products' stock still left, in warehouse order.
-		seen := map[int]bool{}
+		seen := make(map[int]bool, len(pending))
+		size := 0
+		for _, l := range pending {
+			if !seen[l.Product] {
+				seen[l.Product] = true
+				size += len(base[l.Product])
+			}
+		}
+		clear(seen)
+		rr.Input = make(Group, 0, size)
 		for _, l := range pending {
 			if seen[l.Product] {
 				continue
@@ -56,8 +65,12 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 		}
 		// Allocation: each line, whole, to the first candidate of its
 		// product with the quantity still left in this rule.
+		// Candidates per product, in group order.
 		byProduct := make(map[int][]Candidate, len(pending))
 		for _, c := range g {
+			if byProduct[c.Product] == nil {
+				byProduct[c.Product] = make([]Candidate, 0, len(g)/max(1, len(seen)))
+			}
 			byProduct[c.Product] = append(byProduct[c.Product], c)
 		}
 		ruleLeft := make(map[uint64]float64, len(pending))
