@@ -24,13 +24,17 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // benchSession serves the demo scaled n times and counts RPC calls.
 func benchSession(b *testing.B, scale int, calls *atomic.Int64) *odoo.Session {
+	return benchSessionOver(b, scale, odoo.ProtocolXMLRPC, calls)
+}
+
+func benchSessionOver(b *testing.B, scale int, protocol odoo.Protocol, calls *atomic.Int64) *odoo.Session {
 	ds, err := odooemu.Load(datasets.Demo(), ".")
 	if err != nil {
 		b.Fatal(err)
 	}
 	srv := odooemu.Start(odooemu.New(gen.Scale(ds, scale, 1)))
 	b.Cleanup(srv.Close)
-	tr, err := odoo.NewTransport(odoo.Options{URL: srv.URL, OnCall: func(string, string, string, time.Duration, error) { calls.Add(1) }})
+	tr, err := odoo.NewTransport(odoo.Options{URL: srv.URL, Protocol: protocol, OnCall: func(string, string, string, time.Duration, error) { calls.Add(1) }})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -41,13 +45,18 @@ func benchSession(b *testing.B, scale int, calls *atomic.Int64) *odoo.Session {
 	return s
 }
 
-// BenchmarkExport measures a full mode-1 export at several dataset sizes:
-// time, Odoo calls, bytes and the heap in use at the end of the export.
+// BenchmarkExport measures a full mode-1 export at several dataset sizes
+// and over both protocols: time, Odoo calls, bytes and the heap in use at
+// the end of the export.
 func BenchmarkExport(b *testing.B) {
-	for _, scale := range []int{1, 10, 50} {
-		b.Run(fmt.Sprintf("scale%d", scale), func(b *testing.B) {
+	for _, tc := range []struct {
+		scale    int
+		protocol odoo.Protocol
+	}{{1, odoo.ProtocolXMLRPC}, {10, odoo.ProtocolXMLRPC}, {50, odoo.ProtocolXMLRPC}, {10, odoo.ProtocolJSONRPC}, {50, odoo.ProtocolJSONRPC}} {
+		scale := tc.scale
+		b.Run(fmt.Sprintf("scale%d/%s", scale, tc.protocol), func(b *testing.B) {
 			var calls atomic.Int64
-			s := benchSession(b, scale, &calls)
+			s := benchSessionOver(b, scale, tc.protocol, &calls)
 			x := &export.Exporter{Session: s, Logger: quietLog}
 			p := export.Params{Mode: 1, Delta: 999, Company: "My Company (San Francisco)", Now: time.Date(2026, 11, 24, 0, 44, 33, 0, time.UTC)}
 			calls.Store(0)
