@@ -46,9 +46,9 @@ type incremental struct {
 	// relChanged memoizes changedRelated per model and since: queries
 	// cached by the same earlier run share their since.
 	relChanged map[string][]int
-	stats  incrementalStats
-	hits   atomic.Int64 // records served from the cache
-	misses atomic.Int64 // records read from Odoo
+	stats      incrementalStats
+	hits       atomic.Int64 // records served from the cache
+	misses     atomic.Int64 // records read from Odoo
 }
 
 type incrementalStats struct {

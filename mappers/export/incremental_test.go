@@ -84,20 +84,42 @@ func mutate(t *testing.T, s *odoo.Session, rng *rand.Rand, n int) []string {
 	return done
 }
 
-// TestIncrementalEqualsCold checks that a warm (incremental) export is
-// byte-identical to a cold one after random creates, writes and deletes.
-func TestIncrementalEqualsCold(t *testing.T) {
+// incRig is the demo in the emulator on a clock the test moves, with two
+// mode-2 exporters: one with a record cache, one without.
+type incRig struct {
+	s             *odoo.Session
+	st            *store.Store
+	clock         time.Time
+	p             export.Params
+	cached, plain *export.Exporter
+}
+
+func newIncRig(t *testing.T) *incRig {
+	t.Helper()
 	srv, s := demoSession(t)
-	clock := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
-	srv.SetClock(func() time.Time { return clock })
 	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	p := export.Params{Mode: 2, Delta: 999, Company: "My Company (San Francisco)", Now: clock}
-	cached := &export.Exporter{Session: s, Cache: st}
-	plain := &export.Exporter{Session: s}
+	t.Cleanup(func() { st.Close() })
+	r := &incRig{s: s, st: st, clock: time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC),
+		cached: &export.Exporter{Session: s, Cache: st}, plain: &export.Exporter{Session: s}}
+	srv.SetClock(func() time.Time { return r.clock })
+	r.p = export.Params{Mode: 2, Delta: 999, Company: "My Company (San Francisco)", Now: r.clock}
+	return r
+}
+
+// tick moves the emulator's and the export's clock an hour on.
+func (r *incRig) tick() {
+	r.clock = r.clock.Add(time.Hour)
+	r.p.Now = r.clock
+}
+
+// TestIncrementalEqualsCold checks that a warm (incremental) export is
+// byte-identical to a cold one after random creates, writes and deletes.
+func TestIncrementalEqualsCold(t *testing.T) {
+	r := newIncRig(t)
+	s, st, p, cached, plain := r.s, r.st, r.p, r.cached, r.plain
 
 	first, st1 := exportDoc(t, cached, p)
 	base, _ := exportDoc(t, plain, p)
@@ -109,8 +131,8 @@ func TestIncrementalEqualsCold(t *testing.T) {
 	}
 	rng := rand.New(rand.NewSource(7))
 	for round := 1; round <= 6; round++ {
-		clock = clock.Add(time.Hour)
-		p.Now = clock
+		r.tick()
+		p = r.p
 		changes := mutate(t, s, rng, 1+rng.Intn(5))
 		warm, wst := exportDoc(t, cached, p)
 		cold, _ := exportDoc(t, plain, p)
@@ -132,19 +154,9 @@ func TestIncrementalEqualsCold(t *testing.T) {
 // drops out of the by-id read; changed while out and needed again, it must
 // be read afresh, not served from an older cached copy.
 func TestIncrementalRecordLeftOutThenChanged(t *testing.T) {
-	srv, s := demoSession(t)
-	ctx := context.Background()
-	clock := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
-	srv.SetClock(func() time.Time { return clock })
-	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	p := export.Params{Mode: 2, Delta: 999, Company: "My Company (San Francisco)", Now: clock}
-	cached := &export.Exporter{Session: s, Cache: st}
-	plain := &export.Exporter{Session: s}
-	exportDoc(t, cached, p) // run 1: every order cached
+	r := newIncRig(t)
+	s, ctx := r.s, context.Background()
+	exportDoc(t, r.cached, r.p) // run 1: every order cached
 
 	lines, err := s.SearchRead(ctx, "sale.order.line", odoo.Domain{odoo.Term("product_id", "!=", false)}, odoo.Query{Fields: []string{"order_id", "product_id", "product_uom_qty", "product_uom"}, Limit: 1})
 	if err != nil || len(lines) == 0 {
@@ -155,26 +167,24 @@ func TestIncrementalRecordLeftOutThenChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock = clock.Add(time.Hour)
+	r.tick()
 	if err := s.Unlink(ctx, "sale.order.line", all); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Write(ctx, "sale.order", []int{order}, map[string]any{"commitment_date": "2027-01-15 10:00:00"}); err != nil {
 		t.Fatal(err)
 	}
-	clock = clock.Add(time.Hour)
-	p.Now = clock
-	exportDoc(t, cached, p) // run 2: the order is not read
+	r.tick()
+	exportDoc(t, r.cached, r.p) // run 2: the order is not read
 
-	clock = clock.Add(time.Hour)
-	p.Now = clock
+	r.tick()
 	l := lines[0]
 	if _, err := s.Create(ctx, "sale.order.line", map[string]any{"order_id": order, "product_id": l.M2OID("product_id"),
 		"product_uom_qty": 2.0, "product_uom": l.M2OID("product_uom"), "name": "back"}); err != nil {
 		t.Fatal(err)
 	}
-	warm, _ := exportDoc(t, cached, p)
-	cold, _ := exportDoc(t, plain, p)
+	warm, _ := exportDoc(t, r.cached, r.p)
+	cold, _ := exportDoc(t, r.plain, r.p)
 	if warm != cold {
 		t.Fatalf("warm document differs from cold:\n%s", lineDiff(cold, warm))
 	}
