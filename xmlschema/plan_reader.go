@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/transform"
 )
 
 // PlanRecord is one <operationplan> of a posted plan, with the nested
@@ -122,7 +125,25 @@ func NewPlanReader(r io.Reader) *PlanReader {
 	d := xml.NewDecoder(r)
 	d.Strict = true
 	d.Entity = nil // only &lt; &gt; &amp; &apos; &quot; and character references
+	d.CharsetReader = charsetReader
 	return &PlanReader{dec: d}
+}
+
+// encodingError is a declared encoding this reader does not know: the
+// sender's mistake, answered like a syntax error.
+type encodingError string
+
+func (e encodingError) Error() string { return fmt.Sprintf("unsupported XML encoding %q", string(e)) }
+
+// charsetReader decodes plans declared in another encoding than UTF-8
+// (encoding="ISO-8859-1", "windows-1252", ...), as the addon's lxml parser
+// does; names are those of the WHATWG encoding standard.
+func charsetReader(label string, input io.Reader) (io.Reader, error) {
+	enc, err := htmlindex.Get(label)
+	if err != nil {
+		return nil, encodingError(label)
+	}
+	return transform.NewReader(input, enc.NewDecoder()), nil
 }
 
 func (p *PlanReader) line() int {
@@ -187,6 +208,10 @@ func (p *PlanReader) syntax(err error) error {
 	var se *xml.SyntaxError
 	if errors.As(err, &se) {
 		return &PlanSyntaxError{Line: se.Line, Msg: se.Msg}
+	}
+	var ee encodingError
+	if errors.As(err, &ee) {
+		return &PlanSyntaxError{Line: p.line(), Msg: ee.Error()}
 	}
 	return fmt.Errorf("read plan: %w", err)
 }

@@ -50,6 +50,7 @@ func TestPlanReaderRejects(t *testing.T) {
 		{"truncated", `<plan><operationplans><operationplan reference="a">`, "unexpected"},
 		{"outside container", `<plan><operationplan reference="a"/></plan>`, "outside"},
 		{"repeated attribute", `<plan><operationplans><operationplan reference="a" quantity="1" quantity="2"/></operationplans></plan>`, "attribute quantity repeated"},
+		{"unknown encoding", `<?xml version="1.0" encoding="x-klingon"?><plan/>`, `unsupported XML encoding "x-klingon"`},
 		{"repeated attribute in a workorder", `<plan><operationplans><operationplan reference="a"><workorder start="1" start="2"/></operationplan></operationplans></plan>`, "attribute start repeated"},
 	}
 	for _, c := range cases {
@@ -62,6 +63,29 @@ func TestPlanReaderRejects(t *testing.T) {
 			var se *PlanSyntaxError
 			if !errors.As(err, &se) || !strings.Contains(se.Msg, c.want) {
 				t.Fatalf("err %v, want a syntax error with %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestPlanReaderEncodings: plans declared in another encoding are decoded
+// (the addon's lxml parser reads them too).
+func TestPlanReaderEncodings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		doc  []byte
+	}{
+		{"UTF-8", []byte("<?xml version=\"1.0\" encoding=\"UTF-8\"?><plan><operationplans><operationplan reference=\"Caf\xc3\xa9\"/></operationplans></plan>")},
+		{"ISO-8859-1", []byte("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><plan><operationplans><operationplan reference=\"Caf\xe9\"/></operationplans></plan>")},
+		{"windows-1252", []byte("<?xml version=\"1.0\" encoding=\"windows-1252\"?><plan><operationplans><operationplan reference=\"Caf\xe9\"/></operationplans></plan>")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := NewPlanReader(strings.NewReader(string(tc.doc))).Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Attr("reference"); got != "Café" {
+				t.Errorf("reference %q, want Café", got)
 			}
 		})
 	}
