@@ -5,6 +5,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -65,7 +67,7 @@ func BenchmarkImport(b *testing.B) {
 					}
 					ctx := context.Background()
 					sess := &odoo.Session{T: tr, DB: ds.Database, UID: 2, Password: "admin"}
-					im := &planimport.Importer{S: sess, Store: st, Now: time.Now}
+					im := &planimport.Importer{S: sess, Store: st, Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 					o := planimport.Options{Mode: 3, CompanyID: 1, OneByOne: oneByOne}
 					b.StartTimer()
 					raw, err := planimport.Parse(bytes.NewReader(plan))
