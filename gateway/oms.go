@@ -50,7 +50,8 @@ func writeCompactJSON(w http.ResponseWriter, status int, v any) {
 
 // handleOMSProposal answers POST /oms/orders-proposal: which warehouse
 // ships which lines of a ticket. The response version comes from the query
-// (?version=) or the body ("version"), default 1.1.0.
+// (?version=) or the body ("version"), default 1.1.0; ?refresh=1 reads
+// the stock from Odoo again instead of the cached snapshot.
 func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	c, ok := s.authenticate(w, r, q.Get)
@@ -78,6 +79,9 @@ func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := oms.Request{Session: c.Session, Scope: c.Database + "\x00" + c.Login, Database: c.Database, Ticket: t}
+	if q.Get("refresh") == "1" { // stock changed in Odoo just now: read it again
+		s.oms.Invalidate(req.Scope)
+	}
 	if c.Company != nil {
 		req.Company = c.Company.ID
 	}

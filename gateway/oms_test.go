@@ -320,6 +320,10 @@ func TestOMSStockCache(t *testing.T) {
 	for e := range errs {
 		t.Errorf("cached request failed: %s", e)
 	}
+	// ?refresh=1 reads the stock again at once: the fault shows.
+	if res := r.post(t, "/oms/orders-proposal?refresh=1", guideTicket, admin); res.status != http.StatusBadGateway {
+		t.Errorf("refresh with Odoo failing: %d %s", res.status, res.body)
+	}
 	// Once stale, stock is read again: the fault now shows as 502.
 	r.clock.add(2 * time.Minute)
 	res := r.post(t, "/oms/orders-proposal", guideTicket, admin)

@@ -160,7 +160,7 @@ func (s *Service) snapshot(ctx context.Context, sc *scope, sess *odoo.Session) (
 		go func() {
 			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 			defer cancel()
-			ld.snap, _, ld.err = loadSnapshot(lctx, sess, s.now())
+			ld.snap, ld.err = loadSnapshot(lctx, sess, s.now())
 			sc.mu.Lock()
 			if ld.err == nil {
 				sc.snap = ld.snap

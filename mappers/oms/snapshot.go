@@ -59,13 +59,9 @@ type Snapshot struct {
 	stock map[int][]Candidate
 }
 
-// Calls counts the RPC calls a load made (for logs and tests).
-type loadStats struct{ Calls int }
-
 // loadSnapshot reads what order sourcing needs, one search_read per model,
 // and joins it in memory.
-func loadSnapshot(ctx context.Context, sess *odoo.Session, now time.Time) (*Snapshot, loadStats, error) {
-	var st loadStats
+func loadSnapshot(ctx context.Context, sess *odoo.Session, now time.Time) (*Snapshot, error) {
 	snap := &Snapshot{
 		Taken:      now,
 		Companies:  map[int]*Company{},
@@ -75,7 +71,6 @@ func loadSnapshot(ctx context.Context, sess *odoo.Session, now time.Time) (*Snap
 		stock:      map[int][]Candidate{},
 	}
 	read := func(model string, domain odoo.Domain, fields []string, fn func(odoo.Record) error) error {
-		st.Calls++
 		if err := sess.SearchReadEach(ctx, model, domain, odoo.Query{Fields: fields}, fn); err != nil {
 			return fmt.Errorf("oms: read %s: %w", model, err)
 		}
@@ -85,7 +80,7 @@ func loadSnapshot(ctx context.Context, sess *odoo.Session, now time.Time) (*Snap
 		snap.Companies[r.ID()] = &Company{ID: r.ID(), Name: r.String("name")}
 		return nil
 	}); err != nil {
-		return nil, st, err
+		return nil, err
 	}
 	partnerOf := map[int]int{}
 	if err := read("stock.warehouse", nil, []string{"name", "code", "company_id", "partner_id", "sequence"}, func(r odoo.Record) error {
@@ -97,7 +92,7 @@ func loadSnapshot(ctx context.Context, sess *odoo.Session, now time.Time) (*Snap
 		}
 		return nil
 	}); err != nil {
-		return nil, st, err
+		return nil, err
 	}
 	slices.SortFunc(snap.order, func(a, b int) int {
 		wa, wb := snap.Warehouses[a], snap.Warehouses[b]
@@ -113,9 +108,8 @@ func loadSnapshot(ctx context.Context, sess *odoo.Session, now time.Time) (*Snap
 		}
 		slices.Sort(ids)
 		points, err := readPoints(ctx, sess, slices.Compact(ids))
-		st.Calls++
 		if err != nil {
-			return nil, st, err
+			return nil, err
 		}
 		for w, p := range partnerOf {
 			snap.Warehouses[w].Location = points[p]
@@ -126,7 +120,7 @@ func loadSnapshot(ctx context.Context, sess *odoo.Session, now time.Time) (*Snap
 			snap.UOMs[r.ID()] = &UOM{ID: r.ID(), Name: r.String("name"), Category: r.M2OID("category_id"), Factor: r.Float("factor"), Rounding: r.Float("rounding")}
 			return nil
 		}); err != nil {
-		return nil, st, err
+		return nil, err
 	}
 	whOfLoc := map[int]int{}
 	var locIDs []int
@@ -138,7 +132,7 @@ func loadSnapshot(ctx context.Context, sess *odoo.Session, now time.Time) (*Snap
 			}
 			return nil
 		}); err != nil {
-		return nil, st, err
+		return nil, err
 	}
 	type key struct{ product, warehouse int }
 	held := map[key]float64{}
@@ -152,7 +146,7 @@ func loadSnapshot(ctx context.Context, sess *odoo.Session, now time.Time) (*Snap
 				held[key{r.M2OID("product_id"), w}] += r.Float("quantity") - r.Float("reserved_quantity")
 				return nil
 			}); err != nil {
-			return nil, st, err
+			return nil, err
 		}
 	}
 	rank := make(map[int]int, len(snap.order))
@@ -175,13 +169,12 @@ func loadSnapshot(ctx context.Context, sess *odoo.Session, now time.Time) (*Snap
 	if len(productIDs) > 0 {
 		slices.Sort(productIDs)
 		ps, err := readProducts(ctx, sess, productIDs)
-		st.Calls++
 		if err != nil {
-			return nil, st, err
+			return nil, err
 		}
 		snap.Products = ps
 	}
-	return snap, st, nil
+	return snap, nil
 }
 
 var productFields = []string{"default_code", "display_name", "uom_id"}
