@@ -59,17 +59,6 @@ func searchRead(t *testing.T, s *odoo.Session, model string, d odoo.Domain, fiel
 	return recs
 }
 
-// creates counts the records created per model in the emulator's journal.
-func creates(e *odooemu.Emulator) map[string]int {
-	out := map[string]int{}
-	for _, j := range e.Journal() {
-		if j.Method == "create" {
-			out[j.Model] += max(1, len(j.IDs))
-		}
-	}
-	return out
-}
-
 const utc = "2006-01-02 15:04:05"
 
 func ids(recs []odoo.Record) []any {

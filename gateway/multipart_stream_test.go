@@ -103,7 +103,6 @@ type planBody struct {
 	buf   []byte
 	off   int
 	size  int64 // plan bytes produced
-	sum   []byte
 	h     interface {
 		io.Writer
 		Sum([]byte) []byte

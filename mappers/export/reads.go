@@ -2,7 +2,6 @@ package export
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/plangate/plangate/mappers/odoo"
@@ -108,15 +107,6 @@ func (r *run) warnOnce(model string, id int, msg string, args ...any) {
 type warnState struct {
 	warnMu sync.Mutex
 	warned map[string]bool
-}
-
-func hasAll(s string, subs ...string) bool {
-	for _, x := range subs {
-		if !strings.Contains(s, x) {
-			return false
-		}
-	}
-	return true
 }
 
 func fmtKey(parts ...any) string { return fmt.Sprint(parts...) }
