@@ -34,6 +34,10 @@ type metrics struct {
 	importedRecords prometheus.Counter
 	cacheHits       prometheus.Counter
 	cacheMisses     prometheus.Counter
+
+	omsTickets  *prometheus.CounterVec // result: sourced, empty, refused, failed
+	omsDuration prometheus.Histogram   // sourcing time of one ticket
+	omsQueued   prometheus.GaugeFunc   // runs waiting for the store
 }
 
 func newMetrics() *metrics {
@@ -77,8 +81,15 @@ func newMetrics() *metrics {
 	m.cacheMisses = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "plangate_cache_misses_total", Help: "Records of incremental extractions read from Odoo into the state file.",
 	})
+	m.omsTickets = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "plangate_oms_tickets_total", Help: "Order-sourcing tickets, by result: sourced, empty (no rule completed the order), refused (400), failed (Odoo).",
+	}, []string{"result"})
+	m.omsDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "plangate_oms_sourcing_seconds", Help: "Time to source one ticket (stock snapshot and rules; not HTTP).",
+		Buckets: prometheus.ExponentialBuckets(.0001, 3, 10), // 0.1 ms … 2 s
+	})
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.rpcCalls, m.rpcErrors, m.rpcDuration,
-		m.exports, m.exportedRecords, m.exportedBytes, m.importedRecords, m.cacheHits, m.cacheMisses} {
+		m.exports, m.exportedRecords, m.exportedBytes, m.importedRecords, m.cacheHits, m.cacheMisses, m.omsTickets, m.omsDuration} {
 		f(c)
 	}
 	f(collectors.NewGoCollector())
@@ -124,6 +135,22 @@ func (m *metrics) observeExport(mode int, st export.Stats, err error) {
 
 // observeImport counts the records of one imported plan.
 func (m *metrics) observeImport(records int) { m.importedRecords.Add(float64(records)) }
+
+// observeOMS counts one sourcing request by result.
+func (m *metrics) observeOMS(result string, d time.Duration) {
+	m.omsTickets.WithLabelValues(result).Inc()
+	if d > 0 {
+		m.omsDuration.Observe(d.Seconds())
+	}
+}
+
+// watchQueue exports the number of order-sourcing runs waiting for the store.
+func (m *metrics) watchQueue(queued func() int) {
+	m.omsQueued = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "plangate_oms_runs_queued", Help: "Order-sourcing runs waiting to be saved to the state file.",
+	}, func() float64 { return float64(queued()) })
+	m.reg.MustRegister(m.omsQueued)
+}
 
 // instrument wraps t so every call is counted and timed; nil stays nil.
 func (m *metrics) instrument(t odoo.Transport) odoo.Transport {

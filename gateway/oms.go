@@ -61,6 +61,7 @@ func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
 	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 	t, err := oms.ParseTicket(body)
 	if err != nil {
+		s.metrics.observeOMS("refused", 0)
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) || strings.Contains(err.Error(), "request body too large") {
 			writeOMSError(w, http.StatusRequestEntityTooLarge, "ticket larger than the configured body limit")
@@ -75,6 +76,7 @@ func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
 	}
 	version, err := oms.CheckVersion(v)
 	if err != nil {
+		s.metrics.observeOMS("refused", 0)
 		writeOMSError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -88,14 +90,21 @@ func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
 	run, err := s.oms.Propose(r.Context(), req)
 	if err != nil {
 		if oms.IsInputError(err) {
+			s.metrics.observeOMS("refused", 0)
 			writeOMSError(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		s.metrics.observeOMS("failed", 0)
 		status := statusFor(err)
 		s.logFrom(r.Context()).Error("order sourcing failed", "ticket", t.ID, "status", status, "err", err)
 		writeOMSError(w, status, "order sourcing failed: "+err.Error())
 		return
 	}
+	result := "sourced"
+	if !run.Fulfilled {
+		result = "empty"
+	}
+	s.metrics.observeOMS(result, run.Duration)
 	s.omsRuns.add(run)
 	s.logFrom(r.Context()).Debug("order sourced", "ticket", t.ID, "run", run.ID, "fulfilled", run.Fulfilled, "lines", len(t.Lines), "duration", run.Duration)
 	writeCompactJSON(w, http.StatusOK, oms.NewResponse(run, version))

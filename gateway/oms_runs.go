@@ -81,6 +81,13 @@ func (k *runKeeper) add(r *oms.Run) {
 	}
 }
 
+// queued is how many runs wait for the store.
+func (k *runKeeper) queued() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.queue)
+}
+
 // get returns a kept run; the caller must not change it.
 func (k *runKeeper) get(id string) (*oms.Run, bool, error) {
 	k.mu.Lock()

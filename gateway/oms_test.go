@@ -406,3 +406,24 @@ func TestOMSBodyLimit(t *testing.T) {
 		t.Errorf("small ticket: %d %s", res.status, res.body)
 	}
 }
+
+// TestOMSMetrics: tickets are counted by result on /metrics.
+func TestOMSMetrics(t *testing.T) {
+	r := startOMSRig(t, oms.Config{})
+	admin := basic("admin", "admin")
+	r.post(t, "/oms/orders-proposal", guideTicket, admin)
+	r.post(t, "/oms/orders-proposal", `{"ticket":{"id":"T","organization":{"id":"1"},"lines":[{"product":{"id":"30"},"qty":100000,"uom":"1"}]}}`, admin)
+	r.post(t, "/oms/orders-proposal", `{"ticket":{"id":"T","organization":{"id":"1"},"lines":[{"product":{"id":"30"},"qty":0,"uom":"1"}]}}`, admin)
+	m := r.get(t, "/metrics", nil)
+	for _, want := range []string{
+		`plangate_oms_tickets_total{result="sourced"} 1`,
+		`plangate_oms_tickets_total{result="empty"} 1`,
+		`plangate_oms_tickets_total{result="refused"} 1`,
+		`plangate_oms_sourcing_seconds_count 2`,
+		`plangate_oms_runs_queued`,
+	} {
+		if !strings.Contains(m.body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

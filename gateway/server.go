@@ -107,6 +107,7 @@ func New(cfg Config, t odoo.Transport, st *store.Store, log *slog.Logger) *Serve
 	s.logins = newLoginCache(cfg.AuthCacheTTL, cfg.Now)
 	s.oms = oms.NewService(cfg.OMS, cfg.Now)
 	s.omsRuns = newRunKeeper(st, cfg.OMS.Config(), cfg.Now, log)
+	m.watchQueue(s.omsRuns.queued)
 	s.router = s.routes()
 	s.handler = s.middleware(s.router)
 	return s

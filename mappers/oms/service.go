@@ -68,7 +68,7 @@ type Request struct {
 // mistakes (unknown products or units, unknown organization) and wrapped
 // Odoo errors otherwise.
 func (s *Service) Propose(ctx context.Context, req Request) (*Run, error) {
-	start := s.now()
+	start, t0 := s.now(), time.Now() // the clock may be fixed; durations are real
 	sc := s.scope(req.Scope)
 	sn, err := s.snapshot(ctx, sc, req.Session)
 	if err != nil {
@@ -115,7 +115,7 @@ func (s *Service) Propose(ctx context.Context, req Request) (*Run, error) {
 	}
 	allowed := func(w *Warehouse) bool { return rules.allCompanies || w.Company == org.ID }
 	rules.source(run, sn, lines, refs, allowed, run.Customer)
-	run.Duration = s.now().Sub(start)
+	run.Duration = time.Since(t0)
 	return run, nil
 }
 
