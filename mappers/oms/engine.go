@@ -3,6 +3,7 @@ package oms
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -55,6 +56,9 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 			in := &Input{Lines: pending, Group: g, Warehouses: sn.Warehouses, Customer: customer}
 			t0 := time.Now()
 			out := c.alg.Apply(in)
+			if len(out) > 0 && len(g) > 0 && &out[0] == &g[0] {
+				out = slices.Clone(out) // passed through: sorting must not touch the kept input
+			}
 			out.sortStable()
 			rr.Criteria = append(rr.Criteria, CriterionRun{Criterion: c.name, Final: c.final, Output: out, Log: in.log, Duration: time.Since(t0)})
 			g = out

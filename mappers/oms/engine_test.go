@@ -289,3 +289,22 @@ func TestRunCodec(t *testing.T) {
 		t.Errorf("JSON run: %v %+v", err, plain)
 	}
 }
+
+// TestEngineKeepsInputsWhenAlgorithmsPassThrough: a criterion that returns
+// its input (distance without customer coordinates) leaves the recorded
+// rule input as it was.
+func TestEngineKeepsInputsWhenAlgorithmsPassThrough(t *testing.T) {
+	or := mustEngine(t, OrgConfig{Rules: []RuleConfig{{Name: "r", Criteria: []CriterionConfig{crit("distance", nil)}}}})
+	sn := testSnapshot()
+	run := &Run{}
+	lines := []PendingLine{{ID: "a", Product: 20, Qty: 1}, {ID: "b", Product: 10, Qty: 1}}
+	or.source(run, sn, lines, lineRefs{products: sn.Products, uoms: sn.UOMs, companies: sn.Companies}, func(w *Warehouse) bool { return w.Company == 1 }, nil)
+	in := run.Rules[0].Input
+	// Product 20's candidates first (line order), then product 10's.
+	if len(in) != 6 || in[0].Product != 20 || in[1].Product != 20 || in[2].Product != 20 || in[3].Product != 10 {
+		t.Errorf("rule input reordered: %v", in)
+	}
+	if out := run.Rules[0].Criteria[0].Output; out[0].Priority > out[len(out)-1].Priority {
+		t.Errorf("criterion output not sorted: %v", out)
+	}
+}
