@@ -73,6 +73,13 @@ func (k *runKeeper) add(r *oms.Run) {
 		k.room.Wait()
 	}
 	k.queue = append(k.queue, r)
+	if k.closed {
+		// A request that outlived Close: save it now, no loop will.
+		k.mu.Unlock()
+		k.flush()
+		k.mu.Lock()
+		return
+	}
 	if len(k.queue) >= 512 {
 		select {
 		case k.kick <- struct{}{}:

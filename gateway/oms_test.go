@@ -427,3 +427,15 @@ func TestOMSMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestOMSRunAfterClose: a ticket answered after Close (a request that
+// outlived the shutdown) still has its run saved.
+func TestOMSRunAfterClose(t *testing.T) {
+	r := startOMSRig(t, oms.Config{})
+	r.srv.Close()
+	res := r.post(t, "/oms/orders-proposal", guideTicket, basic("admin", "admin"))
+	_, p := split(t, res.body)
+	if _, found, err := r.st.OMSRunDoc(p.OMS.RunID); err != nil || !found {
+		t.Fatalf("run %s not saved: %v %v", p.OMS.RunID, found, err)
+	}
+}
