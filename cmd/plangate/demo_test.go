@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,5 +66,62 @@ func TestDemoDatasetExtensionExports(t *testing.T) {
 			continue
 		}
 		t.Errorf("schema: %s", line)
+	}
+}
+
+// lockedBuffer is an output the demo writes from its own goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestDemoServesTheSourcingExample runs `plangate demo` and sends the
+// order-sourcing example it prints: the order splits between Oakland and
+// Los Angeles. Cancelling the context stops the demo cleanly.
+func TestDemoServesTheSourcingExample(t *testing.T) {
+	out := &lockedBuffer{}
+	addr := make(chan string, 1)
+	env := &cliEnv{getenv: func(string) string { return "" }, stdout: out, stderr: &lockedBuffer{}, ready: func(a string) { addr <- a }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--log-level", "error"}, env) }()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatalf("demo ended: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not start")
+	}
+	if !strings.Contains(out.String(), demoTicket) {
+		t.Errorf("the demo does not print its sourcing example:\n%s", out)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/oms/orders-proposal", strings.NewReader(demoTicket))
+	req.SetBasicAuth("admin", "admin")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), `"searchKey":"OAK"`) || !strings.Contains(string(body), `"searchKey":"LAX"`) {
+		t.Errorf("sourcing example: %d %s", res.StatusCode, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("demo stopped with %v", err)
 	}
 }
