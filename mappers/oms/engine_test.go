@@ -261,6 +261,13 @@ func TestRunCodec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	placedN := len(run.Allocations)
+	for _, r := range run.Rules {
+		placedN += len(r.Placed)
+	}
+	if placedN == 0 {
+		t.Fatal("the test run places nothing: allocations would go untested")
+	}
 	before, _ := json.Marshal(run)
 	b, err := EncodeRun(run)
 	if err != nil {
