@@ -73,16 +73,11 @@ func (r *importRig) post(t *testing.T, mode string, file []byte) (int, string) {
 	t.Helper()
 	q := url.Values{"database": {"odoo17"}, "company": {"My Company (San Francisco)"}}
 	boundary := "===============2055820159000343593=="
-	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, r.gw.URL+"/frepple/xml?"+q.Encode(), bytes.NewReader(plannerBody(boundary, mode, file)))
-	req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
-	req.SetBasicAuth("admin", "admin")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(body)
+	res := send(t, http.MethodPost, r.gw.URL+"/frepple/xml?"+q.Encode(), bytes.NewReader(plannerBody(boundary, mode, file)), func(req *http.Request) {
+		req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+		req.SetBasicAuth("admin", "admin")
+	})
+	return res.status, res.body
 }
 
 func TestImportGoldenPlan(t *testing.T) {

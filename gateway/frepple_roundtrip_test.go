@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -22,18 +21,11 @@ import (
 func (r *importRig) exportDocument(t *testing.T) []byte {
 	t.Helper()
 	q := url.Values{"database": {"odoo17"}, "company": {"My Company (San Francisco)"}, "mode": {"1"}}
-	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, r.gw.URL+"/frepple/xml?"+q.Encode(), nil)
-	req.SetBasicAuth("admin", "admin")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	res := send(t, http.MethodGet, r.gw.URL+"/frepple/xml?"+q.Encode(), nil, basic("admin", "admin"))
+	if res.status != 200 {
+		t.Fatalf("export: %d %s", res.status, res.body)
 	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 {
-		t.Fatalf("export: %d %s", res.StatusCode, body)
-	}
-	return body
+	return []byte(res.body)
 }
 
 // odooSession logs into the emulator directly, to check what Odoo holds.
