@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -63,7 +62,7 @@ func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.metrics.observeOMS("refused", 0)
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) || strings.Contains(err.Error(), "request body too large") {
+		if errors.As(err, &tooBig) {
 			writeOMSError(w, http.StatusRequestEntityTooLarge, "ticket larger than the configured body limit")
 			return
 		}

@@ -42,6 +42,7 @@ type InputError struct {
 	ID    string // the line's id when it has one
 	Field string
 	Msg   string
+	Err   error // the reader's error, when reading failed (e.g. a body limit)
 }
 
 func (e *InputError) Error() string {
@@ -57,6 +58,8 @@ func (e *InputError) Error() string {
 	}
 	return where + ": " + e.Msg
 }
+
+func (e *InputError) Unwrap() error { return e.Err }
 
 // IsInputError reports whether err is a problem of the caller's ticket.
 func IsInputError(err error) bool {
@@ -152,7 +155,7 @@ func ParseTicket(r io.Reader) (*Ticket, error) {
 	dec := json.NewDecoder(r)
 	var req wireRequest
 	if err := dec.Decode(&req); err != nil {
-		return nil, &InputError{Msg: "invalid JSON: " + jsonErrorText(err)}
+		return nil, &InputError{Msg: "invalid JSON: " + jsonErrorText(err), Err: err}
 	}
 	if dec.More() {
 		return nil, &InputError{Msg: "invalid JSON: data after the request object"}
