@@ -19,7 +19,9 @@ import (
 	"github.com/plangate/plangate/store"
 )
 
-const goldenImport = "../../shared/fixtures/odoo17-demo/golden_import/"
+// goldenImport is a copy of the shared fixture odoo17-demo/golden_import: a
+// plan the addon imported, its reply and what it changed in Odoo.
+const goldenImport = "testdata/golden_import/"
 
 type importRig struct {
 	emu    *odooemu.Emulator
