@@ -9,12 +9,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-func TestPlanJournal(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "s.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+func TestPlanJournal(t *testing.T) { forEachBackend(t, testPlanJournal) }
+
+func testPlanJournal(t *testing.T, s *Store) {
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	id := PlanID("odoo17", "My Company", 1, []byte("<plan/>"))
 	if id == PlanID("odoo17", "My Company", 3, []byte("<plan/>")) || id == PlanID("odoo17", "", 1, []byte("<plan/>")) {

@@ -2,24 +2,14 @@ package store
 
 import (
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 )
 
-func openShops(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "state.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func TestShopSecretsKeptOnUpdate(t *testing.T) { forEachBackend(t, testShopSecretsKeptOnUpdate) }
 
-func TestShopSecretsKeptOnUpdate(t *testing.T) {
-	s := openShops(t)
+func testShopSecretsKeptOnUpdate(t *testing.T, s *Store) {
 	now := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
 	if err := s.SaveShop(Shop{Name: "tb", AppKey: "k", AppSecret: "sec", SessionKey: "sess", OrderPrefix: "TB"}, now); err != nil {
 		t.Fatal(err)
@@ -48,8 +38,9 @@ func TestShopSecretsKeptOnUpdate(t *testing.T) {
 	}
 }
 
-func TestReserveTradeOnce(t *testing.T) {
-	s := openShops(t)
+func TestReserveTradeOnce(t *testing.T) { forEachBackend(t, testReserveTradeOnce) }
+
+func testReserveTradeOnce(t *testing.T, s *Store) {
 	now := time.Now()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -82,8 +73,9 @@ func TestReserveTradeOnce(t *testing.T) {
 	}
 }
 
-func TestRecordPush(t *testing.T) {
-	s := openShops(t)
+func TestRecordPush(t *testing.T) { forEachBackend(t, testRecordPush) }
+
+func testRecordPush(t *testing.T, s *Store) {
 	if err := s.PutStockSync(StockSync{Shop: "tb", Location: 8, Product: 5, ItemID: "1", Sync: true}); err != nil {
 		t.Fatal(err)
 	}
