@@ -49,7 +49,9 @@ func openTemp(t *testing.T) *Store {
 // the test's own.
 func etcdConfig(t *testing.T, c EtcdConfig) EtcdConfig {
 	t.Helper()
-	c.Endpoints = []string{etcdtest.Shared(t).Endpoint}
+	if c.Endpoints == nil {
+		c.Endpoints = []string{etcdtest.Shared(t).Endpoint}
+	}
 	if c.Prefix == "" {
 		c.Prefix = etcdtest.Prefix(t)
 	}
