@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/store"
 )
 
 // Texts of the addon's responses that the planner and its users know (spec §2.5).
@@ -54,6 +55,9 @@ func statusFor(err error) int {
 	if errors.As(err, &br) {
 		return br.Status
 	}
+	if errors.Is(err, store.ErrUnavailable) {
+		return http.StatusServiceUnavailable // etcd down or cut off: retry later, elsewhere
+	}
 	switch odoo.KindOf(err) {
 	case odoo.KindTransient:
 		return http.StatusBadGateway
@@ -79,6 +83,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, marker strin
 	detail := "internal error"
 	if status == http.StatusBadGateway {
 		detail = "Odoo is unreachable or failed: " + err.Error()
+	} else if status == http.StatusServiceUnavailable {
+		detail = "the state store is unreachable, nothing was written: " + err.Error()
 	} else if disclose {
 		detail = err.Error()
 	}

@@ -1,20 +1,40 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/plangate/plangate/mappers/planimport"
 	"github.com/plangate/plangate/store"
 )
 
-// importLocks serialises imports of the same plan id, so concurrent
-// reposts of one plan cannot both write.
-var importLocks sync.Map // plan id → *sync.Mutex
+// localImportLocks serialises imports in a gateway without a store.
+var localImportLocks = store.NewLocalLocker()
+
+// lockImport serialises imports: mode 1 (which first removes the drafts
+// of earlier plans) per database and company, other modes per plan, so
+// concurrent posts and reposts never interleave their writes. With a
+// store the lock holds across every replica sharing it. The work must
+// use the returned context: it ends if the lock is lost.
+func (s *Server) lockImport(ctx context.Context, id, database, company string, mode int) (context.Context, func(), error) {
+	key := "plan/" + id
+	if mode == 1 {
+		key = "import-mode1/" + database + "/" + company
+	}
+	locks := localImportLocks
+	if s.store != nil {
+		locks = s.store.Locker()
+	}
+	held, unlock, err := locks.Lock(ctx, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wait for other imports of %s: %w", key, err)
+	}
+	return held, unlock, nil
+}
 
 // handleImport serves POST /frepple/xml: the plan posted by frePPLe
 // (spec §4). The file is validated in full before the first write; the
@@ -68,9 +88,12 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, markerImport, err, false)
 		return
 	}
-	mu, _ := importLocks.LoadOrStore(id, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
+	ctx, unlock, err := s.lockImport(r.Context(), id, c.Database, companyName, mode)
+	if err != nil {
+		s.writeError(w, r, markerImport, err, false)
+		return
+	}
+	defer unlock()
 
 	j := &store.Plan{ID: id, Database: c.Database, Company: companyName, Mode: mode, Bytes: int(form.size),
 		Status: store.PlanReceived, Received: s.now(), Updated: s.now(), Steps: map[string][]int{}, Counters: map[string]int{}}
@@ -100,8 +123,8 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		s.rejectPlan(w, r, err)
 		return
 	}
-	loc := im.Location(r.Context())
-	recs, err := im.Validate(r.Context(), raw, loc, o)
+	loc := im.Location(ctx)
+	recs, err := im.Validate(ctx, raw, loc, o)
 	if err != nil {
 		s.rejectPlan(w, r, err)
 		return
@@ -113,13 +136,24 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	reply, err := im.Apply(r.Context(), recs, j, o)
+	reply, err := im.Apply(ctx, recs, j, o)
+	if err != nil && ctx.Err() != nil && r.Context().Err() == nil {
+		// The lock was lost (this replica's lease ran out): another
+		// replica may be resuming the plan, so this one leaves the
+		// journal to it.
+		s.writeError(w, r, markerImport, fmt.Errorf("import stopped: %w", context.Cause(ctx)), false)
+		return
+	}
 	if err != nil {
 		j.Status, j.Error, j.Updated = store.PlanFailed, err.Error(), s.now()
 		if s.store != nil {
 			if serr := s.store.SavePlan(j); serr != nil {
 				s.logFrom(r.Context()).Error("save plan journal", "plan", id, "err", serr)
 			}
+		}
+		if errors.Is(err, store.ErrUnavailable) {
+			s.writeError(w, r, markerImport, err, false) // the journal could not be written: 503
+			return
 		}
 		// An Odoo fault midway: 502 whatever its kind, the journal has the rest.
 		s.writeError(w, r, markerImport, &badRequest{Status: http.StatusBadGateway, Msg: err.Error()}, s.disclose(c))

@@ -35,6 +35,10 @@ func (s *Store) Locker() Locker { return s.kv.locker() }
 // process that holds the file always wins; callers in it take turns.
 func (s *Store) Elector() Elector { return s.kv.elector() }
 
+// NewLocalLocker returns a Locker that serialises the goroutines of this
+// process only (for work done without a store).
+func NewLocalLocker() Locker { return newMemLocker() }
+
 // memLocker holds locks in memory: enough where one process owns the state.
 type memLocker struct {
 	mu    sync.Mutex

@@ -14,6 +14,7 @@ import (
 	"github.com/plangate/plangate/gateway"
 	"github.com/plangate/plangate/mappers/export"
 	"github.com/plangate/plangate/mappers/oms"
+	"github.com/plangate/plangate/store"
 )
 
 // Config is the whole configuration. The YAML file uses these keys; every
@@ -21,7 +22,10 @@ import (
 type Config struct {
 	Listen string `yaml:"listen"` // serve/demo address
 	Now    string `yaml:"now"`    // fixed clock YYYY-MM-DDTHH:MM:SS (UTC), for reproducible documents
-	Store  string `yaml:"store"`  // bbolt state file; empty: no state kept
+	Store  string `yaml:"store"`  // state store: a bbolt file, or etcd://host:port,…/prefix (or "etcd" with the etcd block); empty: no state kept
+	// Etcd completes an etcd store: endpoints (for store: etcd), prefix,
+	// user, TLS files, time limits; the password is PLANGATE_ETCD_PASSWORD.
+	Etcd store.EtcdConfig `yaml:"etcd"`
 	Log    struct {
 		Format string `yaml:"format"` // text or json
 		Level  string `yaml:"level"`  // debug, info, warn, error
@@ -132,7 +136,7 @@ func serverOptions(c *Config) []option {
 	return []option{
 		{"listen", "listen", "address to listen on (host:port; port 0 picks a free one)", &c.Listen},
 		{"now", "now", "fix the clock (YYYY-MM-DDTHH:MM:SS, UTC) for reproducible documents", &c.Now},
-		{"store", "store", "bbolt state file (extraction state, plan journal, shops, OMS runs); empty: keep no state", &c.Store},
+		{"store", "store", "state store (extraction state, plan journal, shops, OMS runs): a bbolt file, or etcd://host:2379,.../prefix shared by replicas; empty: keep no state", &c.Store},
 		{"service-login", "odoo.service_login", "Odoo login that Bearer-token requests run as", &c.Odoo.ServiceLogin},
 		{"service-password", "odoo.service_password", "password of the service login", &c.Odoo.ServicePassword},
 		{"login-cache", "odoo.login_cache", "reuse a successful Odoo login this long (0: 1m; negative: never)", &c.Odoo.LoginCache},
@@ -157,7 +161,7 @@ func exportOptions(c *Config) []option {
 		{"user", "odoo.user", "Odoo login", &c.Odoo.User},
 		{"password", "odoo.password", "Odoo password (prefer PLANGATE_ODOO_PASSWORD)", &c.Odoo.Password},
 		{"o", "export.output", "write the document to this file instead of stdout", &c.Export.Output},
-		{"store", "store", "bbolt state file: record the run and serve cacheable sections incrementally", &c.Store},
+		{"store", "store", "state store (bbolt file or etcd://...): record the run and serve cacheable sections incrementally", &c.Store},
 		{"refresh", "export.refresh", "ignore the cache: read everything from Odoo (a cold run) and refill it", &c.Export.Refresh},
 		{"now", "now", "fix the clock (YYYY-MM-DDTHH:MM:SS, UTC) for reproducible documents", &c.Now},
 	}
@@ -207,9 +211,12 @@ func loadConfig(env *cliEnv, name string, args []string, groups ...func(*Config)
 			}
 		}
 	}
-	// The one secret with its own conventional variable.
+	// The secrets with their own conventional variables.
 	if v := env.getenv("PLANGATE_ODOO_PASSWORD"); v != "" {
 		cfg.Odoo.Password = v
+	}
+	if v := env.getenv("PLANGATE_ETCD_PASSWORD"); v != "" {
+		cfg.Etcd.Password = v
 	}
 	fs := flag.NewFlagSet("plangate "+name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)

@@ -53,7 +53,7 @@ func newTransport(cfg *Config) (odoo.Transport, error) {
 }
 
 // gatewayServer builds the gateway from the configuration; the caller closes the store.
-func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store, error) {
+func gatewayServer(ctx context.Context, cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store, error) {
 	t, err := newTransport(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -64,11 +64,18 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 	}
 	var st *store.Store
 	if cfg.Store != "" {
-		st, err = store.Open(cfg.Store, store.Options{})
-		if err != nil {
+		st, err = openStore(ctx, cfg, false)
+		switch {
+		case err != nil && store.IsEtcd(cfg.Store):
+			// Replicas without their shared state would each import plans
+			// and claim trades on their own: refuse to start instead.
+			return nil, nil, fmt.Errorf("state store: %w", err)
+		case err != nil:
 			// A broken state file must not stop the gateway: serve uncached.
 			log.Error("state file unusable; serving without state", "path", cfg.Store, "err", err)
 			st = nil
+		default:
+			log.Info("state store open", "store", st.Path(), "backend", st.Backend())
 		}
 	}
 	srv := gateway.New(gateway.Config{
@@ -95,7 +102,7 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 // gracefully: running requests get the shutdown timeout to finish.
 // announce, when set, is called with the base URL once listening.
 func serveGateway(ctx context.Context, env *cliEnv, cfg *Config, log *slog.Logger, announce func(baseURL string)) error {
-	srv, st, err := gatewayServer(cfg, log)
+	srv, st, err := gatewayServer(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ type shopFlags struct {
 func shopOptions(sf *shopFlags) func(c *Config) []option {
 	return func(c *Config) []option {
 		return []option{
-			{"store", "store", "bbolt state file holding the shops (required)", &c.Store},
+			{"store", "store", "state store holding the shops: a bbolt file or etcd://... (required)", &c.Store},
 			{"user", "odoo.user", "Odoo login", &c.Odoo.User},
 			{"password", "odoo.password", "Odoo password (prefer PLANGATE_ODOO_PASSWORD)", &c.Odoo.Password},
 			{"name", "-", "shop name (or the first argument)", &sf.Name},
@@ -74,7 +74,7 @@ func runShop(ctx context.Context, env *cliEnv, args []string) error {
 	if cfg.Store == "" {
 		return fmt.Errorf("shop: --store is required: %w", errUsage)
 	}
-	st, err := store.Open(cfg.Store, store.Options{})
+	st, err := openStore(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
