@@ -107,9 +107,9 @@ func (t *loginThrottle) failed(db, login, remoteAddr string) {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	strike(t.bySource, sourceStrikeKey(remoteAddr), now)
+	strike(t.bySource, sourceStrikeKey(remoteAddr), now, sourceFreeFailures)
 	if login != "" {
-		strike(t.byLogin, loginStrikeKey(db, login), now)
+		strike(t.byLogin, loginStrikeKey(db, login), now, loginFreeFailures)
 	}
 }
 
@@ -121,11 +121,12 @@ func (t *loginThrottle) succeeded(db, login string) {
 	delete(t.byLogin, loginStrikeKey(db, login))
 }
 
-func strike(m map[[32]byte]*strikes, k [32]byte, now time.Time) {
+// strike counts one failure in table m, whose entries delay nobody below free.
+func strike(m map[[32]byte]*strikes, k [32]byte, now time.Time, free int) {
 	e := m[k]
 	if e == nil {
 		if len(m) >= maxStrikeEntries {
-			evictStrikes(m, now)
+			evictStrikes(m, now, free)
 		}
 		e = &strikes{}
 		m[k] = e
@@ -138,9 +139,9 @@ func strike(m map[[32]byte]*strikes, k [32]byte, now time.Time) {
 }
 
 // evictStrikes makes room in a full table: entries idle past
-// forgetStrikes go first, then those below every free allowance (they
-// delay nobody yet); if every entry is delaying someone, half at random.
-func evictStrikes(m map[[32]byte]*strikes, now time.Time) {
+// forgetStrikes go first, then those below the table's free allowance
+// (they delay nobody yet); if every entry is delaying someone, half at random.
+func evictStrikes(m map[[32]byte]*strikes, now time.Time, free int) {
 	for k, e := range m {
 		if now.Sub(e.last) >= forgetStrikes {
 			delete(m, k)
@@ -150,7 +151,7 @@ func evictStrikes(m map[[32]byte]*strikes, now time.Time) {
 		return
 	}
 	for k, e := range m {
-		if e.n < loginFreeFailures {
+		if e.n < free {
 			delete(m, k)
 		}
 	}
