@@ -30,6 +30,13 @@ type shopRig struct {
 
 func startShopRig(t *testing.T, cfg gateway.Config) *shopRig {
 	t.Helper()
+	emu, tr := startShopEmulator(t)
+	return startShopGateway(t, emu, tr, cfg)
+}
+
+// startShopEmulator serves odoo17 and odoo17_b.
+func startShopEmulator(t *testing.T) (*odooemu.Emulator, odoo.Transport) {
+	t.Helper()
 	var sets []*odooemu.Dataset
 	for _, name := range []string{"odoo17", "odoo17_b"} {
 		ds, err := odooemu.Load(datasets.Demo(), ".")
@@ -49,6 +56,12 @@ func startShopRig(t *testing.T, cfg gateway.Config) *shopRig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return emu, tr
+}
+
+// startShopGateway serves the shop API over its own state file.
+func startShopGateway(t *testing.T, emu *odooemu.Emulator, tr odoo.Transport, cfg gateway.Config) *shopRig {
+	t.Helper()
 	st := tempStore(t)
 	srv := gateway.New(cfg, tr, st, quiet)
 	srv.SetShops(&shop.Service{Store: st, Log: quiet})
@@ -260,6 +273,7 @@ func TestShopAuthorization(t *testing.T) {
 // (the CLI, older versions) go to the gateway's default database at its
 // first manager's request, and stay invisible to other databases.
 func TestShopsSavedBeforeOwners(t *testing.T) {
+	emu, tr := startShopEmulator(t)
 	for _, tc := range []struct {
 		name      string
 		cfg       gateway.Config
@@ -272,7 +286,7 @@ func TestShopsSavedBeforeOwners(t *testing.T) {
 		{"several databases, no default: nobody", gateway.Config{}, "odoo17", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := startShopRig(t, tc.cfg)
+			r := startShopGateway(t, emu, tr, tc.cfg)
 			if err := r.st.SaveShop(store.Shop{Name: "legacy", Platform: "taobao", AppKey: "k", AppSecret: "s"}, time.Now()); err != nil {
 				t.Fatal(err)
 			}

@@ -28,7 +28,9 @@ func TestServeLogsNoOdooCredentials(t *testing.T) {
 	}, stdout: &lockedBuffer{}, stderr: stderr, ready: func(a string) { addr <- a }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--store", filepath.Join(t.TempDir(), "state.db")}, env) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--store", filepath.Join(t.TempDir(), "state.db")}, env)
+	}()
 	select {
 	case <-addr:
 	case err := <-done:
