@@ -162,7 +162,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			s.log.Log(r.Context(), level, "request", attrs...)
 		}()
-		if err := s.checkBrowserRequest(csrf, r); err != nil {
+		if err := checkBrowserRequest(csrf, r); err != nil {
 			s.logFrom(r.Context()).Info("request refused", "path", r.URL.Path, "status", err.Status, "err", err.Msg,
 				"origin", clip(r.Header.Get("Origin"), 200), "sec_fetch_site", clip(r.Header.Get("Sec-Fetch-Site"), 50))
 			if jsonAPI(r.URL.Path) {
@@ -198,7 +198,7 @@ func jsonAPI(path string) bool {
 // browser's (the planner's multipart POST, curl, scripts) and pass. The
 // JSON APIs also take only JSON (or no body): every content type an HTML
 // form can send, however old the browser, is refused.
-func (s *Server) checkBrowserRequest(csrf *http.CrossOriginProtection, r *http.Request) *badRequest {
+func checkBrowserRequest(csrf *http.CrossOriginProtection, r *http.Request) *badRequest {
 	if err := csrf.Check(r); err != nil {
 		return &badRequest{Status: http.StatusForbidden, Msg: "cross-site request refused: state-changing requests must come from this gateway's own pages or from a non-browser client"}
 	}
