@@ -83,6 +83,7 @@ func TestOMSThroughputHTTP(t *testing.T) {
 	post := func() (time.Duration, error) {
 		t0 := time.Now()
 		req, _ := http.NewRequest(http.MethodPost, gw.URL+"/oms/orders-proposal", strings.NewReader(ticket))
+		req.Header.Set("Content-Type", "application/json")
 		req.SetBasicAuth("admin", "admin")
 		res, err := client.Do(req)
 		if err != nil {

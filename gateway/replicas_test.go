@@ -124,6 +124,7 @@ type replica struct {
 
 type replicaRig struct {
 	emu    *odooemu.Emulator
+	odoo   string // the emulator's URL
 	a, b   *replica
 	prefix string
 	plan   []byte
@@ -140,7 +141,7 @@ func startReplicas(t *testing.T) *replicaRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rig := &replicaRig{emu: em.emu, prefix: etcdtest.Prefix(t), plan: plan}
+	rig := &replicaRig{emu: em.emu, odoo: em.srv.URL, prefix: etcdtest.Prefix(t), plan: plan}
 	rig.a, rig.b = rig.replica(t, em.srv.URL, etcdtest.Shared(t).Endpoint), rig.replica(t, em.srv.URL, etcdtest.Shared(t).Endpoint)
 	return rig
 }
@@ -358,13 +359,15 @@ func TestReplicaWithoutEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer proxy.Close()
-	em := emulate(t, nil)
-	c := rig.replica(t, em.srv.URL, "http://"+proxy.Addr)
+	c := rig.replica(t, rig.odoo, "http://"+proxy.Addr)
 	if res := send(t, http.MethodGet, c.url+"/readyz", nil, nil); res.status != 200 {
 		t.Fatalf("readyz with etcd up: %d %s", res.status, res.body)
 	}
 	proxy.Cut()
-	admin := func(req *http.Request) { req.SetBasicAuth("admin", "admin") }
+	admin := func(req *http.Request) {
+		req.SetBasicAuth("admin", "admin")
+		req.Header.Set("Content-Type", "application/json")
+	}
 	checks := []struct {
 		name, method, path string
 		body               io.Reader
@@ -372,7 +375,7 @@ func TestReplicaWithoutEtcd(t *testing.T) {
 	}{
 		{"readyz", http.MethodGet, "/readyz", nil, "state store"},
 		{"export", http.MethodGet, "/frepple/xml?database=odoo17&company=My%20Company%20(San%20Francisco)", nil, "state store is unreachable"},
-		{"shop", http.MethodPost, "/shops?database=odoo17", strings.NewReader(`{"name":"x","platform":"taobao-sandbox"}`), "unavailable"},
+		{"shop", http.MethodPost, "/shops?database=odoo17", strings.NewReader(`{"name":"x","platform":"taobao-sandbox"}`), "state store is unreachable"},
 	}
 	for _, ch := range checks {
 		res := send(t, ch.method, c.url+ch.path, ch.body, admin)
