@@ -173,11 +173,15 @@ func (s *Store) CacheApply(key string, meta CacheMeta, upserts map[int]map[strin
 	if err != nil {
 		return fmt.Errorf("cache %s: %w", key, err)
 	}
-	// The nested bucket's registration rides along with each chunk.
-	for _, c := range lim.chunks(len(writes), 1, 1, func(i int) int { return len(writes[i].data) + 24 }) {
-		if err := s.kv.update(func(tx txn) error { return apply(tx, writes[c[0]:c[1]]) }); err != nil {
-			return err
-		}
+	// The nested bucket's registration rides along with each chunk. The
+	// chunks touch different keys, so several go at once: etcd syncs the
+	// transactions that arrive together to disk once.
+	chunks := lim.chunks(len(writes), 1, 1, func(i int) int { return len(writes[i].data) + 24 })
+	if err := inParallel(len(chunks), parallelUpdates, func(i int) error {
+		c := chunks[i]
+		return s.kv.update(func(tx txn) error { return apply(tx, writes[c[0]:c[1]]) })
+	}); err != nil {
+		return err
 	}
 	err = s.kv.update(func(tx txn) error {
 		now, err := tx.get(b, keyCacheMeta)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"sync"
 )
 
 // The concern files (runs, cache, journal, shops, OMS runs) are written
@@ -121,4 +122,51 @@ func (l limits) chunks(n, opsEach, fixedOps int, size func(i int) int) [][2]int 
 		out = append(out, [2]int{from, n})
 	}
 	return out
+}
+
+// parallelUpdates bounds the updates of one bulk write that run at once.
+const parallelUpdates = 4
+
+// inParallel runs fn(0..n-1) on at most width goroutines and returns the
+// first error; after one, no further call starts.
+func inParallel(n, width int, fn func(i int) error) error {
+	if n <= 1 || width <= 1 {
+		for i := 0; i < n; i++ {
+			if err := fn(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		next int
+		err  error
+	)
+	for w := 0; w < min(width, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if err != nil || next == n {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				if e := fn(i); e != nil {
+					mu.Lock()
+					if err == nil {
+						err = e
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return err
 }
