@@ -53,6 +53,15 @@ type orderDoc struct {
 	Demands []struct {
 		Name string `xml:"name,attr"`
 	} `xml:"demands>demand"`
+	Calendars []struct {
+		Name string `xml:"name,attr"`
+	} `xml:"calendars>calendar"`
+	Resources []struct {
+		Name      string `xml:"name,attr"`
+		Available struct {
+			Name string `xml:"name,attr"`
+		} `xml:"available"`
+	} `xml:"resources>resource"`
 }
 
 // exportOf serves ds with the emulator and exports San Francisco in mode 1.
@@ -428,6 +437,45 @@ func TestItemSuppliersInAddonOrder(t *testing.T) {
 				t.Error("no item has several suppliers")
 			}
 		})
+	}
+}
+
+// TestResourceCalendarsInAddonOrder: workcenter resources with their own
+// leaves get calendars "calendar for <resource>", which the addon creates
+// while it walks each base calendar's resources, kept in a Python set.
+// The demo's leaves on painting (resource 6) and polishing (7) made
+// leaves, and polishing's workcenter read first (sequence 0): a set of
+// ids below its table size iterates in ascending order (TestPySetOrder
+// checks the general case), so painting's calendar still comes first.
+func TestResourceCalendarsInAddonOrder(t *testing.T) {
+	ds, err := odooemu.Load(datasets.Demo(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int{1, 2} {
+		ds.Model("resource.calendar.leaves").Get(id)["time_type"] = "leave"
+	}
+	ds.Model("mrp.workcenter").Get(7)["sequence"] = int64(0)
+	doc := parseOrderDoc(t, exportOf(t, ds, export.Params{}))
+	var specific []string
+	for _, c := range doc.Calendars {
+		if strings.HasPrefix(c.Name, "calendar for ") {
+			specific = append(specific, c.Name)
+		}
+	}
+	want := []string{"calendar for painting workstation", "calendar for polishing workstation"}
+	if d := firstDifference(want, specific); d != "" {
+		t.Errorf("resource calendars: %s", d)
+	}
+	var order []string
+	for _, r := range doc.Resources {
+		order = append(order, r.Name)
+		if strings.Contains(r.Name, "workstation") && r.Available.Name != "calendar for "+r.Name {
+			t.Errorf("resource %s is available by %q", r.Name, r.Available.Name)
+		}
+	}
+	if len(order) == 0 || order[0] != "polishing workstation" {
+		t.Errorf("resources %v: want polishing workstation first (mrp.workcenter: sequence, id)", order)
 	}
 }
 
