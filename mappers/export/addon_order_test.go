@@ -56,6 +56,13 @@ type orderDoc struct {
 	Calendars []struct {
 		Name string `xml:"name,attr"`
 	} `xml:"calendars>calendar"`
+	Buffers []struct {
+		Name string `xml:"name,attr"`
+	} `xml:"buffers>buffer"`
+	Operationplans []struct {
+		Ordertype string `xml:"ordertype,attr"`
+		Reference string `xml:"reference,attr"`
+	} `xml:"operationplans>operationplan"`
 	Resources []struct {
 		Name      string `xml:"name,attr"`
 		Available struct {
@@ -476,6 +483,91 @@ func TestResourceCalendarsInAddonOrder(t *testing.T) {
 	}
 	if len(order) == 0 || order[0] != "polishing workstation" {
 		t.Errorf("resources %v: want polishing workstation first (mrp.workcenter: sequence, id)", order)
+	}
+}
+
+// recordedGroups turns the rows of one of the demo's recorded SQL answers
+// (manifest raw_sql: product, location, ..., and the lot name in column
+// lotCol when lotCol > 0) into the addon's keys "<item> @ <warehouse>[ @
+// <lot>]", first seen first: the addon totals them in a dict.
+func recordedGroups(t *testing.T, ds *odooemu.Dataset, doc *orderDoc, query, answer string, lotCol int) []string {
+	t.Helper()
+	names := map[int]string{}
+	for name, id := range doc.itemProducts() {
+		names[id] = name
+	}
+	r := newRaw(t, ds)
+	rawSQL, _ := ds.Manifest["raw_sql"].(map[string]any)
+	q, _ := rawSQL[query].(map[string]any)
+	rows, _ := q[answer].([]any)
+	var out []string
+	seen := map[string]bool{}
+	for _, row := range rows {
+		cols := row.([]any)
+		item, ok := names[rid(cols[0])]
+		loc := r.get("stock.location", rid(cols[1]))
+		if !ok || loc == nil || loc["usage"] != "internal" {
+			continue
+		}
+		wh := r.get("stock.warehouse", rid(loc["warehouse_id"]))
+		if wh == nil {
+			continue
+		}
+		key := fmt.Sprintf("%s @ %s", item, wh["code"])
+		if lotCol > 0 {
+			if lot, _ := cols[lotCol].(string); lot != "" { // psql shows NULL as ""
+				key += " @ " + lot
+			}
+		}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, key)
+		}
+	}
+	if len(out) < 10 {
+		t.Fatalf("the manifest's %s gives %d groups", query, len(out))
+	}
+	return out
+}
+
+// TestOnhandInAddonOrder: buffers follow the rows of the addon's on-hand
+// SQL as the recorded database returned them (manifest R42).
+func TestOnhandInAddonOrder(t *testing.T) {
+	ds, err := odooemu.Load(datasets.Demo(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := parseOrderDoc(t, exportOf(t, ds, export.Params{}))
+	var got []string
+	for _, b := range doc.Buffers {
+		got = append(got, b.Name)
+	}
+	if d := firstDifference(recordedGroups(t, ds, doc, "R42_onhand", "answer", 0), got); d != "" {
+		t.Errorf("buffers not in the addon's order: %s", d)
+	}
+}
+
+// TestStockOrdersInAddonOrder: with shelf life on, on-hand goes out as
+// STCK operationplans from the addon's SQL over quants and lots, in the
+// order PostgreSQL returned its groups (manifest R43, recorded without
+// the expiry column the demo lacks), independently of the emulator.
+func TestStockOrdersInAddonOrder(t *testing.T) {
+	ds, err := odooemu.Load(datasets.Demo(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds.Model("ir.module.module").Get(417)["state"] = "installed" // mrp_product_expiry
+	ds.Model("product.template").Fields["expiration_time"] = odooemu.Field{"type": "float", "string": "Expiration Time", "store": true}
+	ds.Model("stock.lot").Fields["expiration_date"] = odooemu.Field{"type": "datetime", "string": "Expiration Date", "store": true}
+	doc := parseOrderDoc(t, exportOf(t, ds, export.Params{Apps: "freppledb.shelflife"}))
+	var got []string
+	for _, op := range doc.Operationplans {
+		if op.Ordertype == "STCK" {
+			got = append(got, strings.TrimPrefix(op.Reference, "STCK "))
+		}
+	}
+	if d := firstDifference(recordedGroups(t, ds, doc, "R43_stock_orders", "answer_without_expiration_date", 4), got); d != "" {
+		t.Errorf("STCK operationplans not in the addon's order: %s", d)
 	}
 }
 
