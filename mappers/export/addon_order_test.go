@@ -71,8 +71,8 @@ type orderDoc struct {
 	} `xml:"resources>resource"`
 }
 
-// exportOf serves ds with the emulator and exports San Francisco in mode 1.
-func exportOf(t *testing.T, ds *odooemu.Dataset, p export.Params) string {
+// sessionOf serves ds with the emulator and logs in as admin.
+func sessionOf(t testing.TB, ds *odooemu.Dataset) (*odooemu.Server, *odoo.Session) {
 	t.Helper()
 	srv := odooemu.Start(odooemu.New(ds))
 	t.Cleanup(srv.Close)
@@ -84,6 +84,13 @@ func exportOf(t *testing.T, ds *odooemu.Dataset, p export.Params) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv, s
+}
+
+// exportOf serves ds with the emulator and exports San Francisco in mode 1.
+func exportOf(t *testing.T, ds *odooemu.Dataset, p export.Params) string {
+	t.Helper()
+	_, s := sessionOf(t, ds)
 	if p.Mode == 0 {
 		p.Mode = 1
 	}
@@ -590,47 +597,7 @@ func firstDifference(want, got []string) string {
 	return ""
 }
 
-func rid(v any) int {
-	switch x := v.(type) {
-	case int64:
-		return int(x)
-	case []any:
-		if len(x) > 0 {
-			return rid(x[0])
-		}
-	}
-	return 0
-}
-
-func rids(v any) []int {
-	l, _ := v.([]any)
-	out := make([]int, 0, len(l))
-	for _, x := range l {
-		out = append(out, rid(x))
-	}
-	return out
-}
-
-func num(v any) float64 {
-	switch x := v.(type) {
-	case int64:
-		return float64(x)
-	case float64:
-		return x
-	}
-	return 0
-}
-
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case bool:
-		return x
-	case nil:
-		return false
-	case []any:
-		return len(x) > 0
-	case string:
-		return x != ""
-	}
-	return true
-}
+func rid(v any) int     { return odoo.AsInt(v) }
+func rids(v any) []int  { return odoo.AsIDs(v) }
+func num(v any) float64 { return odoo.AsFloat(v) }
+func truthy(v any) bool { return !odoo.IsEmpty(v) }
