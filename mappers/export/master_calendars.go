@@ -270,14 +270,15 @@ func dateOrdinal(t time.Time) int {
 	return int(t.Sub(base).Hours()/24) + 1
 }
 
-// pySetOrder returns the order in which CPython (3.7 to 3.13) iterates a
-// set of non-negative ints added in the given order: a hash table of 8
-// slots, growing to the next power of two above 4× the entries (2× past
-// 50,000) when three fifths full, where an int's hash is itself, probed linearly over
-// up to 9 following slots and then by the perturbed recurrence
-// i = 5i + 1 + perturb. Iteration walks the slots. For ids that fit in
-// the table that is ascending order, but not in general: {5, 9} iterates
-// 9, 5.
+// pySetOrder returns the order in which CPython iterates a set of
+// non-negative ints added in the given order (setobject.c; checked against
+// CPython 3.11, TestPySetOrder). An int hashes to itself; the table starts
+// with 8 slots and, when three fifths full, grows to the next power of two
+// above 4× the entries (2× past 50,000); a key goes to slot hash & mask,
+// else to the first free one of the 9 that follow, else the probe jumps
+// by i = 5i + 1 + perturb with perturb = hash shifted right 5 bits each
+// time. Iteration walks the slots: ascending for ids below the table
+// size, but not in general ({5, 9} iterates 9, 5).
 func pySetOrder(ids []int) []int {
 	const linearProbes, perturbShift = 9, 5
 	table := make([]int, 8)
