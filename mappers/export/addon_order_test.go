@@ -363,94 +363,97 @@ func orderDatasets(t *testing.T) map[string]*odooemu.Dataset {
 	}
 	return map[string]*odooemu.Dataset{
 		"demo":            demo,
-		"demo+families24": gen.Families(demo, 24, 1),
-		"demo+families40": gen.Families(demo, 40, 2),
+		"demo+families30": gen.Families(demo, 30, 1),
 	}
 }
 
-func TestOperationsInAddonOrder(t *testing.T) {
+// TestDocumentInAddonOrder exports each dataset once per D14 setting and
+// checks the operations, demands and item suppliers against the order the
+// addon's loops give them.
+func TestDocumentInAddonOrder(t *testing.T) {
 	for name, ds := range orderDatasets(t) {
 		for _, d14 := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/d14=%v", name, d14), func(t *testing.T) {
 				doc := parseOrderDoc(t, exportOf(t, ds, export.Params{Fixes: export.Fixes{D14: d14}}))
-				products := doc.itemProducts()
-				var got []string
-				for _, op := range doc.Operations {
-					bom := op.Name[strings.LastIndex(op.Name, " ")+1:]
-					sub := ""
-					if op.Category == "subcontractor" {
-						sub = op.Subcategory
-					}
-					got = append(got, fmt.Sprintf("bom %s product %d %s", bom, products[op.Item.Name], sub))
-				}
-				want := newRaw(t, ds).expectedOperations(d14)
-				if d := firstDifference(want, got); d != "" {
-					t.Errorf("operations not in the addon's order: %s", d)
-				}
-				subcontracting := 0
-				for _, w := range want {
-					if !strings.HasSuffix(w, " ") {
-						subcontracting++
-					}
-				}
-				if name != "demo" && subcontracting < 5 {
-					t.Errorf("only %d subcontracting operations: the dataset does not test their position", subcontracting)
+				r := newRaw(t, ds)
+				t.Run("operations", func(t *testing.T) { checkOperations(t, r, doc, d14, name != "demo") })
+				if !d14 { // D14 changes only the subcontracting operations
+					t.Run("demands", func(t *testing.T) { checkDemands(t, r, doc) })
+					t.Run("itemsuppliers", func(t *testing.T) { checkItemSuppliers(t, r, doc) })
 				}
 			})
 		}
 	}
 }
 
-func TestDemandsInAddonOrder(t *testing.T) {
-	for name, ds := range orderDatasets(t) {
-		t.Run(name, func(t *testing.T) {
-			doc := parseOrderDoc(t, exportOf(t, ds, export.Params{}))
-			var got []string
-			for _, d := range doc.Demands {
-				got = append(got, d.Name)
-			}
-			if d := firstDifference(newRaw(t, ds).expectedDemands(), got); d != "" {
-				t.Errorf("demands not in the addon's order: %s", d)
-			}
-		})
+// checkOperations: BOM operations (BOM, product, subcontractor) in the
+// addon's loop order; generated datasets must hold enough subcontracting
+// operations to test their position.
+func checkOperations(t *testing.T, r *raw, doc *orderDoc, d14, generated bool) {
+	products := doc.itemProducts()
+	var got []string
+	for _, op := range doc.Operations {
+		bom := op.Name[strings.LastIndex(op.Name, " ")+1:]
+		sub := ""
+		if op.Category == "subcontractor" {
+			sub = op.Subcategory
+		}
+		got = append(got, fmt.Sprintf("bom %s product %d %s", bom, products[op.Item.Name], sub))
+	}
+	want := r.expectedOperations(d14)
+	if d := firstDifference(want, got); d != "" {
+		t.Errorf("operations not in the addon's order: %s", d)
+	}
+	subcontracting := 0
+	for _, w := range want {
+		if !strings.HasSuffix(w, " ") {
+			subcontracting++
+		}
+	}
+	if generated && subcontracting < 5 {
+		t.Errorf("only %d subcontracting operations: the dataset does not test their position", subcontracting)
 	}
 }
 
-func TestItemSuppliersInAddonOrder(t *testing.T) {
-	for name, ds := range orderDatasets(t) {
-		t.Run(name, func(t *testing.T) {
-			doc := parseOrderDoc(t, exportOf(t, ds, export.Params{}))
-			r := newRaw(t, ds)
-			checked := 0
-			for _, items := range doc.Items {
-				for _, it := range items.Item {
-					_, id, ok := strings.Cut(it.Subcategory, ",")
-					if !ok {
-						continue
-					}
-					pid, _ := strconv.Atoi(id)
-					p := r.get("product.product", pid)
-					var got []string
-					for _, s := range it.Suppliers {
-						start := strings.TrimSuffix(s.Start, "T00:00:00")
-						if start == "" {
-							start = "-"
-						}
-						got = append(got, s.Supplier.Name+" from "+start)
-					}
-					want := r.expectedSuppliers(r.get("product.template", rid(p["product_tmpl_id"])))
-					if d := firstDifference(want, got); d != "" {
-						t.Errorf("item %s: suppliers %s", it.Name, d)
-					}
-					if len(want) > 1 {
-						checked++
-					}
+func checkDemands(t *testing.T, r *raw, doc *orderDoc) {
+	var got []string
+	for _, d := range doc.Demands {
+		got = append(got, d.Name)
+	}
+	if d := firstDifference(r.expectedDemands(), got); d != "" {
+		t.Errorf("demands not in the addon's order: %s", d)
+	}
+}
+
+func checkItemSuppliers(t *testing.T, r *raw, doc *orderDoc) {
+	checked := 0
+	for _, items := range doc.Items {
+		for _, it := range items.Item {
+			_, id, ok := strings.Cut(it.Subcategory, ",")
+			if !ok {
+				continue
+			}
+			pid, _ := strconv.Atoi(id)
+			p := r.get("product.product", pid)
+			var got []string
+			for _, s := range it.Suppliers {
+				start := strings.TrimSuffix(s.Start, "T00:00:00")
+				if start == "" {
+					start = "-"
 				}
+				got = append(got, s.Supplier.Name+" from "+start)
 			}
-			if checked == 0 {
-				t.Error("no item has several suppliers")
+			want := r.expectedSuppliers(r.get("product.template", rid(p["product_tmpl_id"])))
+			if d := firstDifference(want, got); d != "" {
+				t.Errorf("item %s: suppliers %s", it.Name, d)
 			}
-		})
+			if len(want) > 1 {
+				checked++
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no item has several suppliers")
 	}
 }
 
