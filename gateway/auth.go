@@ -72,6 +72,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, param func
 			s.writeError(w, r, markerExport, err, false)
 			return nil, false
 		}
+		if odoo.IsUnknownDatabase(err) {
+			// No password can help: name the mistake instead of prompting again.
+			s.writeError(w, r, markerExport, errBadRequest("Unknown database %q: Odoo has no database of that name", db), false)
+			return nil, false
+		}
 		s.unauthorized(w, r, err.Error())
 		return nil, false
 	}
@@ -120,7 +125,7 @@ func (s *Server) basicLogin(ctx context.Context, db, cred string) (*caller, erro
 	}
 	sess, err := s.logins.login(ctx, s.odoo, db, login, password)
 	if err != nil {
-		if odoo.KindOf(err) == odoo.KindAuth {
+		if odoo.KindOf(err) == odoo.KindAuth && !odoo.IsUnknownDatabase(err) {
 			return nil, authError("wrong login or password for " + login)
 		}
 		return nil, err
@@ -141,7 +146,7 @@ func (s *Server) bearerLogin(ctx context.Context, db, companyName, token string)
 	// field, where it exists) before the token is trusted.
 	sess, err := s.logins.login(ctx, s.odoo, db, s.cfg.ServiceLogin, s.cfg.ServicePassword)
 	if err != nil {
-		if odoo.KindOf(err) == odoo.KindAuth {
+		if odoo.KindOf(err) == odoo.KindAuth && !odoo.IsUnknownDatabase(err) {
 			return nil, authError("service account login failed")
 		}
 		return nil, err
