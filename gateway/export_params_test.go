@@ -16,7 +16,7 @@ import (
 
 // TestExportParameterValues: every parameter value the gateway cannot
 // mean is a 400 naming the parameter and what it accepts, before any
-// extraction; accepted values reach the extraction as parsed (the run
+// Odoo call; accepted values reach the extraction as parsed (the run
 // record shows them). The addon instead serves mode 9 as mode 2, ignores
 // an unknown time zone and takes any singlecompany but "true" as false.
 func TestExportParameterValues(t *testing.T) {
@@ -62,6 +62,7 @@ func TestExportParameterValues(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			calls := e.emu.Calls()
 			got := send(t, http.MethodGet, gw.URL+"/frepple/xml?"+q.Encode(), nil, basic("admin", "admin"))
 			if got.status != tc.status {
 				t.Fatalf("status = %d, want %d (body %.300q)", got.status, tc.status, got.body)
@@ -76,6 +77,9 @@ func TestExportParameterValues(t *testing.T) {
 				}
 				if len(after) != len(before) {
 					t.Error("a refused request still ran an extraction")
+				}
+				if n := e.emu.Calls() - calls; n != 0 {
+					t.Errorf("a refused request made %d Odoo calls, want none", n)
 				}
 				return
 			}

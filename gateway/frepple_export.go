@@ -21,14 +21,18 @@ import (
 // same user share one extraction.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	// Bad values are refused before the login costs Odoo anything.
+	p, err := s.exportParams(q.Get)
+	if err != nil {
+		s.writeError(w, r, markerExport, err, false)
+		return
+	}
 	c, ok := s.authenticate(w, r, q.Get)
 	if !ok {
 		return
 	}
-	p, err := s.exportParams(q.Get, c)
-	if err != nil {
-		s.writeError(w, r, markerExport, err, false)
-		return
+	if c.Company != nil {
+		p.Company = c.Company.Name
 	}
 	refresh := q.Get("refresh") == "1" || strings.EqualFold(q.Get("refresh"), "true")
 	key := exportKey(c, p, refresh)
@@ -133,8 +137,9 @@ func (s *Server) runExport(ctx context.Context, c *caller, p export.Params, refr
 // exportParams parses the GET parameters (spec §2.2). Unlike the addon,
 // which answers 500 for a non-numeric mode or delta, ignores an unknown
 // time zone and serves any mode but 0 and 1 as mode 2, every value that
-// cannot be meant is a 400 naming the parameter and what it accepts.
-func (s *Server) exportParams(param func(string) string, c *caller) (export.Params, error) {
+// cannot be meant is a 400 naming the parameter and what it accepts. The
+// company is the caller's, set after authentication.
+func (s *Server) exportParams(param func(string) string) (export.Params, error) {
 	p := export.Params{Mode: 1, Delta: 999, Now: s.now()}
 	if v := param("mode"); v != "" {
 		m, err := strconv.Atoi(strings.TrimSpace(v))
@@ -169,9 +174,6 @@ func (s *Server) exportParams(param func(string) string, c *caller) (export.Para
 	p.Language = param("language")
 	p.Apps = param("apps")
 	p.Version = param("version")
-	if c.Company != nil {
-		p.Company = c.Company.Name
-	}
 	return p, nil
 }
 

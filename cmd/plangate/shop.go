@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -234,7 +233,8 @@ func (sf *shopFlags) window() (from, to time.Time, err error) {
 // `plangate shop` cannot open it meanwhile).
 func printShopDemo(w io.Writer, base, platformURL string) {
 	from, to := fakeshop.DemoWindow()
-	win := url.Values{"from": {from.UTC().Format(time.RFC3339)}, "to": {to.UTC().Format(time.RFC3339)}}.Encode()
+	// RFC 3339 in UTC needs no escaping in a query (no '+', no space).
+	win := "from=" + from.UTC().Format(time.RFC3339) + "&to=" + to.UTC().Format(time.RFC3339)
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Shop sync with the fake Taobao platform at %s (repeat the imports: nothing changes):\n", platformURL)
 	fmt.Fprintf(w, "  curl -u admin:admin -H 'Content-Type: application/json' -d '%s' %s/shops\n", demoShopJSON(platformURL), base)
