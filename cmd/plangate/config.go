@@ -121,7 +121,7 @@ const envOdooPassword = "PLANGATE_ODOO_PASSWORD"
 // usage is the flag's help with where else the setting can be given.
 func (o option) usage() string {
 	where := "env " + o.env()
-	if o.ptr != nil && o.flag == "password" {
+	if o.key == "odoo.password" {
 		where = "env " + envOdooPassword + " or " + o.env()
 	}
 	if o.key != "" && o.key != "-" {

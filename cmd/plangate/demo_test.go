@@ -267,9 +267,9 @@ func printedCurls(out string) []string {
 }
 
 // TestDemoWorksAsPrinted starts `plangate demo` as a newcomer would and
-// runs every command it prints, in order, twice: exports, the extraction
-// history, a plan import (the repost writes nothing), order sourcing, a
-// shop sync (the repeat imports nothing). The demo writes nothing into
+// runs every command it prints, in order: exports, the extraction history,
+// a plan import, order sourcing, a shop sync; then those that write once
+// more: the repost of the plan and the repeated shop sync write nothing. The demo writes nothing into
 // the current directory, says what it does while it starts, suggests its
 // companies on the page, and removes its temporary state file when it stops.
 func TestDemoWorksAsPrinted(t *testing.T) {
@@ -311,6 +311,9 @@ func TestDemoWorksAsPrinted(t *testing.T) {
 	}
 	for round := 1; round <= 2; round++ {
 		for _, line := range lines {
+			if round == 2 && !strings.Contains(line, "frePPLe plan=@") && !strings.Contains(line, "/shops") {
+				continue // the second round repeats what writes
+			}
 			pos, sos := count("purchase.order"), count("sale.order")
 			status, body := curl(t, line)
 			short := line

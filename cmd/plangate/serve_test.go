@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plangate/plangate/fixtures/datasets"
 	"github.com/plangate/plangate/fixtures/odooemu"
@@ -102,5 +103,20 @@ func TestServeRefusesAnUnusableStateFile(t *testing.T) {
 				t.Fatalf("err = %v, want %q\n%s%s", err, tc.want, out, errb)
 			}
 		})
+	}
+}
+
+// TestLoginCacheSetting: --login-cache 0 means no reuse, as its help says
+// (the gateway's own zero would mean one minute).
+func TestLoginCacheSetting(t *testing.T) {
+	for _, tc := range []struct{ flag, want time.Duration }{
+		{0, -1}, {-time.Second, -1}, {time.Minute, time.Minute}, {90 * time.Second, 90 * time.Second},
+	} {
+		if got := loginCacheTTL(tc.flag); got != tc.want {
+			t.Errorf("loginCacheTTL(%v) = %v, want %v", tc.flag, got, tc.want)
+		}
+	}
+	if d := defaultConfig().Odoo.LoginCache; d != time.Minute {
+		t.Errorf("default login cache %v, want 1m as the help says", d)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,8 +23,11 @@ func init() {
 		args: "ACTION [NAME]", run: runShop, help: shopHelp})
 }
 
+// shopAction is one action of `plangate shop`.
+type shopAction struct{ name, help string }
+
 // shopActions are the actions of `plangate shop`, in the order of its help.
-var shopActions = []struct{ name, help string }{
+var shopActions = []shopAction{
 	{"add", "add a shop NAME, or replace it (--platform, --app-key, --app-secret, --session-key, products, location)"},
 	{"list", "list the shops (without secrets)"},
 	{"show", "show shop NAME (without secrets)"},
@@ -86,31 +91,9 @@ func runShop(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return helpOK(err)
 	}
-	pos := fs.Args()
-	if len(pos) == 0 {
-		return usageErrorf("shop", fs, "no ACTION given")
-	}
-	action := pos[0]
-	known := false
-	for _, a := range shopActions {
-		known = known || a.name == action
-	}
-	if !known {
-		return usageErrorf("shop", fs, "unknown action %q", action)
-	}
-	switch {
-	case len(pos) > 2:
-		return usageErrorf("shop", fs, "unexpected argument %q (one shop NAME at most)", pos[2])
-	case len(pos) == 2 && sf.Name != "" && sf.Name != pos[1]:
-		return usageErrorf("shop", fs, "two shop names: --name %q and %q", sf.Name, pos[1])
-	case len(pos) == 2:
-		sf.Name = pos[1]
-	}
-	if action == "list" && sf.Name != "" {
-		return usageErrorf("shop", fs, "list takes no shop NAME")
-	}
-	if action != "list" && sf.Name == "" {
-		return usageErrorf("shop", fs, "%s needs a shop NAME (an argument or --name)", action)
+	action, err := sf.parseArgs(fs)
+	if err != nil {
+		return err
 	}
 	from, to, err := sf.window()
 	if err != nil {
@@ -204,6 +187,33 @@ func runShop(ctx context.Context, env *cliEnv, args []string) error {
 		_ = out.Encode(res)
 	}
 	return err
+}
+
+// parseArgs reads ACTION and NAME (or --name) and checks they fit together.
+func (sf *shopFlags) parseArgs(fs *flag.FlagSet) (action string, err error) {
+	pos := fs.Args()
+	if len(pos) == 0 {
+		return "", usageErrorf("shop", fs, "no ACTION given")
+	}
+	action = pos[0]
+	if !slices.ContainsFunc(shopActions, func(a shopAction) bool { return a.name == action }) {
+		return "", usageErrorf("shop", fs, "unknown action %q", action)
+	}
+	switch {
+	case len(pos) > 2:
+		return "", usageErrorf("shop", fs, "unexpected argument %q (one shop NAME at most)", pos[2])
+	case len(pos) == 2 && sf.Name != "" && sf.Name != pos[1]:
+		return "", usageErrorf("shop", fs, "two shop names: --name %q and %q", sf.Name, pos[1])
+	case len(pos) == 2:
+		sf.Name = pos[1]
+	}
+	if action == "list" && sf.Name != "" {
+		return "", usageErrorf("shop", fs, "list takes no shop NAME")
+	}
+	if action != "list" && sf.Name == "" {
+		return "", usageErrorf("shop", fs, "%s needs a shop NAME (an argument or --name)", action)
+	}
+	return action, nil
 }
 
 func (sf *shopFlags) window() (from, to time.Time, err error) {

@@ -58,6 +58,6 @@ func storePath(env *cliEnv, store string) (string, error) {
 }
 
 // storeHelp describes --store for the commands that keep state by default.
-const storeHelp = "bbolt state file (extraction state, plan journal, shops, OMS runs); " +
-	"empty: $XDG_STATE_HOME/plangate/state.db or ~/.local/state/plangate/state.db (demo: a temporary file); " +
+const storeHelp = "bbolt state file (extraction state, plan journal, shops, OMS runs)\n" +
+	"empty: $XDG_STATE_HOME/plangate/state.db or ~/.local/state/plangate/state.db (demo: a temporary file)\n" +
 	"none: keep no state (a reposted plan is then written again)"
