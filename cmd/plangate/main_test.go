@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plangate/plangate/fixtures/datasets"
 	"github.com/plangate/plangate/fixtures/odooemu"
@@ -108,7 +109,10 @@ func TestCommandLine(t *testing.T) {
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			env, out, errb := testEnv(map[string]string{"XDG_STATE_HOME": t.TempDir()})
-			err := run(context.Background(), tc.args, env)
+			// A command that wrongly starts serving stops here instead of hanging the test.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := run(ctx, tc.args, env)
 			switch {
 			case tc.want.err == errOther:
 				if err == nil || errors.Is(err, errUsage) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -98,7 +99,10 @@ func TestServeRefusesAnUnusableStateFile(t *testing.T) {
 				t.Skip("without $HOME, macOS and Windows still have a configuration directory")
 			}
 			env, out, errb := testEnv(tc.vars)
-			err := run(t.Context(), []string{"serve", "--listen", "127.0.0.1:0", "--odoo-url", "http://127.0.0.1:1", "--log-level", "error"}, env)
+			// Should serve start after all, it stops here rather than hang the test.
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			err := run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--odoo-url", "http://127.0.0.1:1", "--log-level", "error"}, env)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q\n%s%s", err, tc.want, out, errb)
 			}
