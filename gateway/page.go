@@ -5,7 +5,7 @@ import (
 	_ "embed"
 	"html/template"
 	"net/http"
-	"sort"
+	"slices"
 )
 
 //go:embed page.html
@@ -19,7 +19,7 @@ var pageTmpl = template.Must(template.New("page").Parse(pageHTML))
 // pageData fills the page template.
 type pageData struct {
 	Database  string   // the configured default database, prefilled
-	Companies []string // companies with gateway-side settings, suggested
+	Companies []string // companies with gateway-side settings and Config.PageCompanies, suggested
 	Timezones []string
 	Languages []string
 }
@@ -34,7 +34,9 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	for name := range s.cfg.Companies {
 		d.Companies = append(d.Companies, name)
 	}
-	sort.Strings(d.Companies)
+	d.Companies = append(d.Companies, s.cfg.PageCompanies...)
+	slices.Sort(d.Companies)
+	d.Companies = slices.Compact(d.Companies)
 	var b bytes.Buffer
 	if err := pageTmpl.Execute(&b, d); err != nil {
 		s.logFrom(r.Context()).Error("page template", "err", err)

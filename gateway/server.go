@@ -46,6 +46,9 @@ type Config struct {
 	// OMS is the validated order-sourcing configuration; nil means the
 	// default rules (see oms.DefaultRules).
 	OMS *oms.Engine
+	// PageCompanies are company names the browser page at / suggests
+	// besides those of Companies (the demo passes its dataset's).
+	PageCompanies []string
 	// AuthCacheTTL is how long a successful Basic login is reused before
 	// Odoo is asked again (0: one minute; negative: ask every time).
 	AuthCacheTTL time.Duration

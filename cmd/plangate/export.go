@@ -18,9 +18,12 @@ func init() {
 }
 
 func runExport(ctx context.Context, env *cliEnv, args []string) error {
-	cfg, _, err := loadConfig(env, "export", args, commonOptions, odooOptions, exportOptions)
+	cfg, fs, err := loadConfig(env, "export", args, commonOptions, odooOptions, exportOptions)
 	if err != nil {
 		return helpOK(err)
+	}
+	if err := noArgs("export", fs); err != nil {
+		return err
 	}
 	log := newLogger(env, cfg)
 	t, err := newTransport(cfg)
@@ -75,7 +78,7 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	x := &export.Exporter{Session: sess, Logger: log, Modes: cfg.Export.Modes, Fixes: cfg.Export.Fixes,
 		Defaults: cfg.Companies[cfg.Export.Company].CompanyDefaults}
 	var st *store.Store
-	if cfg.Store != "" {
+	if cfg.Store != "" && cfg.Store != storeNone {
 		st, err = store.Open(cfg.Store, store.Options{})
 		if err != nil {
 			log.Error("state file unusable; exporting without cache", "path", cfg.Store, "err", err)
