@@ -103,7 +103,7 @@ func TestCompare(t *testing.T) {
 			want:  []diff{{"onhand", docdiff.KindMissing, `buffers/buffer[item/@name="chair"][location/@name="WH"]`, `<buffer name="chair @ WH" onhand="4.000000">`, "-"}},
 			share: 1 - 3.0/float64(countElements(base))},
 		{name: "element extra, before the others: nothing after it differs",
-			b: []string{`<items>` + "\n", `<items>` + "\n" + `<item name="seat" uom="Units" cost="5.000000" subcategory="1,57"><owner name="All / Saleable"/></item>` + "\n"},
+			b:    []string{`<items>` + "\n", `<items>` + "\n" + `<item name="seat" uom="Units" cost="5.000000" subcategory="1,57"><owner name="All / Saleable"/></item>` + "\n"},
 			want: []diff{{"items", docdiff.KindExtra, `items/item[@name="seat"]`, "-", `<item name="seat" uom="Units" cost="5.000000" subcategory="1,57">`}}},
 		{name: "reference changed is an attribute of the reference",
 			b:    []string{`<customer name="Individuals"/>`, `<customer name="Individuals 3"/>`},
@@ -120,7 +120,7 @@ func TestCompare(t *testing.T) {
 		{name: "order of references", b: []string{`<item name="chair"/><location name="WH"/>` + "\n<suboperations>", `<location name="WH"/><item name="chair"/>` + "\n<suboperations>"},
 			want: []diff{{"operations", docdiff.KindOrder, `operations/operation[@name="chair @ WH 9"]`, "item, location, suboperations", "location, item, suboperations"}}},
 		{name: "repeated key: the second varnish flow",
-			b: []string{`<flow xsi:type="flow_start" quantity="-1.125"><item name="varnish"/></flow>` + "\n</flows>", `<flow xsi:type="flow_start" quantity="-2.25"><item name="varnish"/></flow>` + "\n</flows>"},
+			b:    []string{`<flow xsi:type="flow_start" quantity="-1.125"><item name="varnish"/></flow>` + "\n</flows>", `<flow xsi:type="flow_start" quantity="-2.25"><item name="varnish"/></flow>` + "\n</flows>"},
 			want: []diff{{"operations", docdiff.KindAttribute, bom + `/flows/flow[3]/@quantity`, "-1.125", "-2.25"}}},
 		{name: "bucket of a calendar", b: []string{`value="0" days="2"`, `value="0.5" days="2"`},
 			want: []diff{{"calendars", docdiff.KindAttribute, `calendars/calendar[@name="Standard 40 hours/week 1"]/buckets/bucket[2]/@value`, "0", "0.5"}}},
@@ -155,7 +155,7 @@ func TestCompare(t *testing.T) {
 				`due="2026-11-30T10:00:00"`, `due="2026-11-30T10:00:11"`},
 			want: []diff{{"demands", docdiff.KindAttribute, `demands/demand[@name="S00001 5"]/@due`, "2026-11-30T10:00:00", "2026-11-30T10:00:11"}}},
 		{name: "limited to sections", opts: docdiff.Options{Sections: []string{"demands", "onhand"}},
-			b: []string{`cost="25.000000"`, `cost="26.000000"`, `quantity="66.0"`, `quantity="67.0"`},
+			b:    []string{`cost="25.000000"`, `cost="26.000000"`, `quantity="66.0"`, `quantity="67.0"`},
 			want: []diff{{"demands", docdiff.KindAttribute, `demands/demand[@name="S00001 5"]/@quantity`, "66.0", "67.0"}}},
 		{name: "section missing", b: []string{"<!-- inventory -->\n<buffers>\n<buffer name=\"chair leg @ WH\" onhand=\"12.000000\"><item name=\"chair leg\"/><location name=\"WH\"/></buffer>\n<buffer name=\"chair @ WH\" onhand=\"4.000000\"><item name=\"chair\"/><location name=\"WH\"/></buffer>\n</buffers>\n", ""},
 			want: []diff{{"onhand", docdiff.KindMissing, "buffers", "<buffers>", "-"}}},
@@ -206,7 +206,9 @@ func checkSums(t *testing.T, r *docdiff.Report) {
 	}
 }
 
-func countElements(doc string) int { return strings.Count(doc, "<") - strings.Count(doc, "</") - strings.Count(doc, "<!--") - strings.Count(doc, "<?") }
+func countElements(doc string) int {
+	return strings.Count(doc, "<") - strings.Count(doc, "</") - strings.Count(doc, "<!--") - strings.Count(doc, "<?")
+}
 
 // TestCompareSummaries checks the per-section figures of one comparison.
 func TestCompareSummaries(t *testing.T) {

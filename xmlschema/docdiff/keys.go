@@ -107,8 +107,8 @@ type child struct {
 // keyChildren identifies the child elements of a parent with tag parent.
 func keyChildren(parent string, els []*etree.Element) []child {
 	out := make([]child, len(els))
-	perTag := map[string]int{}  // running position among same-tag siblings
-	seen := map[string]int{}    // occurrences of each key so far
+	perTag := map[string]int{}   // running position among same-tag siblings
+	seen := map[string]int{}     // occurrences of each key so far
 	tagCount := map[string]int{} // same-tag siblings in all
 	for _, e := range els {
 		tagCount[e.FullTag()]++
