@@ -114,7 +114,7 @@ func (c *comparer) compare(a, b *Document) {
 		c.sec = c.summary("header")
 		c.sec.ElementsA++
 		c.sec.ElementsB++
-		c.own("plan", a.root, b.root)
+		c.own(&path{seg: "plan"}, a.root, b.root)
 	}
 	secB := map[string]*section{}
 	for _, s := range b.sections {
@@ -128,11 +128,11 @@ func (c *comparer) compare(a, b *Document) {
 		c.sec = c.summary(sa.name)
 		sb := secB[sa.name]
 		if sb == nil {
-			c.children("", "plan", sa.nodes, nil)
+			c.children(nil, "plan", sa.nodes, nil)
 			continue
 		}
 		common = append(common, sa.name)
-		c.children("", "plan", sa.nodes, sb.nodes)
+		c.children(nil, "plan", sa.nodes, sb.nodes)
 	}
 	var commonB []string
 	for _, sb := range b.sections {
@@ -144,7 +144,7 @@ func (c *comparer) compare(a, b *Document) {
 			continue
 		}
 		c.sec = c.summary(sb.name)
-		c.children("", "plan", nil, sb.nodes)
+		c.children(nil, "plan", nil, sb.nodes)
 	}
 	if !c.opts.IgnoreOrder && !slices.Equal(common, commonB) {
 		// The planner needs objects defined before they are referenced
@@ -157,33 +157,34 @@ func (c *comparer) compare(a, b *Document) {
 }
 
 // pair compares two matched elements and their subtrees.
-func (c *comparer) pair(path string, a, b *etree.Element) {
+func (c *comparer) pair(at *path, a, b *etree.Element) {
 	c.sec.ElementsA++
 	c.sec.ElementsB++
-	c.own(path, a, b)
-	c.children(path, a.FullTag(), a.ChildElements(), b.ChildElements())
+	c.own(at, a, b)
+	c.children(at, a.FullTag(), a.ChildElements(), b.ChildElements())
 }
 
 // own compares the attributes and the text of two matched elements.
-func (c *comparer) own(path string, a, b *etree.Element) {
+func (c *comparer) own(at *path, a, b *etree.Element) {
 	n := len(c.r.Differences)
-	for _, at := range a.Attr {
-		key := at.FullKey()
+	for _, aa := range a.Attr {
+		key := aa.FullKey()
 		bv := b.SelectAttr(key)
 		switch {
 		case bv == nil:
-			c.add(Difference{Kind: KindAttribute, Path: path + "/@" + key, A: ptr(at.Value)})
-		case !c.sameValue(at.Value, bv.Value):
-			c.add(Difference{Kind: KindAttribute, Path: path + "/@" + key, A: ptr(at.Value), B: ptr(bv.Value)})
+			c.add(Difference{Kind: KindAttribute, Path: at.String() + "/@" + key, A: ptr(aa.Value)})
+		case !c.sameValue(aa.Value, bv.Value):
+			c.add(Difference{Kind: KindAttribute, Path: at.String() + "/@" + key, A: ptr(aa.Value), B: ptr(bv.Value)})
 		}
 	}
 	for _, bt := range b.Attr {
 		if a.SelectAttr(bt.FullKey()) == nil {
-			c.add(Difference{Kind: KindAttribute, Path: path + "/@" + bt.FullKey(), B: ptr(bt.Value)})
+			c.add(Difference{Kind: KindAttribute, Path: at.String() + "/@" + bt.FullKey(), B: ptr(bt.Value)})
 		}
 	}
-	if ta, tb := text(a), text(b); ta != tb && !(c.opts.IgnoreClock && path == "current") && !c.sameValue(ta, tb) {
-		c.add(Difference{Kind: KindText, Path: path + "/text()", A: ptr(ta), B: ptr(tb)})
+	clock := c.opts.IgnoreClock && at.up == nil && at.seg == "current"
+	if ta, tb := text(a), text(b); ta != tb && !clock && !c.sameValue(ta, tb) {
+		c.add(Difference{Kind: KindText, Path: at.String() + "/text()", A: ptr(ta), B: ptr(tb)})
 	}
 	if len(c.r.Differences) == n {
 		c.sec.Equal++
@@ -212,7 +213,7 @@ func (c *comparer) sameValue(a, b string) bool {
 
 // children matches the child elements of two matched parents by identity
 // and compares each pair; as or bs is nil for a parent only one side has.
-func (c *comparer) children(path, parent string, as, bs []*etree.Element) {
+func (c *comparer) children(at *path, parent string, as, bs []*etree.Element) {
 	ka, kb := keyChildren(parent, as), keyChildren(parent, bs)
 	inB := make(map[string]int, len(kb))
 	for j, k := range kb {
@@ -232,18 +233,18 @@ func (c *comparer) children(path, parent string, as, bs []*etree.Element) {
 		pairs = append(pairs, i)
 	}
 	if !c.opts.IgnoreOrder && len(pairs) > 1 {
-		c.order(path, ka, kb, pairs, matched)
+		c.order(at, ka, kb, pairs, matched)
 	}
 	for i, k := range ka {
-		p := join(path, k.seg)
+		p := path{up: at, seg: k.seg}
 		if matched[i] < 0 {
 			n := count(k.el)
 			c.sec.ElementsA += n
 			c.sec.Missing += n
-			c.add(Difference{Kind: KindMissing, Path: p, A: ptr(startTag(k.el)), Elements: n})
+			c.add(Difference{Kind: KindMissing, Path: p.String(), A: ptr(startTag(k.el)), Elements: n})
 			continue
 		}
-		c.pair(p, k.el, kb[matched[i]].el)
+		c.pair(&p, k.el, kb[matched[i]].el)
 	}
 	for j, k := range kb {
 		if usedB[j] {
@@ -252,13 +253,13 @@ func (c *comparer) children(path, parent string, as, bs []*etree.Element) {
 		n := count(k.el)
 		c.sec.ElementsB += n
 		c.sec.Extra += n
-		c.add(Difference{Kind: KindExtra, Path: join(path, k.seg), B: ptr(startTag(k.el)), Elements: n})
+		c.add(Difference{Kind: KindExtra, Path: (&path{up: at, seg: k.seg}).String(), B: ptr(startTag(k.el)), Elements: n})
 	}
 }
 
 // order reports matched children that B has in another order than A: the
 // fewest children that moved (those off a longest run in the same order).
-func (c *comparer) order(path string, ka, kb []child, pairs, matched []int) {
+func (c *comparer) order(at *path, ka, kb []child, pairs, matched []int) {
 	seq := make([]int, len(pairs)) // B positions in A's order
 	for n, i := range pairs {
 		seq[n] = matched[i]
@@ -295,7 +296,7 @@ func (c *comparer) order(path string, ka, kb []child, pairs, matched []int) {
 	if len(moved) > 5 {
 		detail += fmt.Sprintf(", and %d more", len(moved)-5)
 	}
-	where := path
+	where := at.String()
 	if where == "" {
 		where = "plan"
 	}
@@ -335,11 +336,23 @@ func longestIncreasing(seq []int) []int {
 	return out
 }
 
-func join(path, seg string) string {
-	if path == "" {
-		return seg
+// path is where an element is, built only when a difference needs it:
+// segments from the root's child down, each linked to its parent.
+type path struct {
+	up  *path
+	seg string
+}
+
+// String renders the path; the root's own path is "plan", below it paths
+// start at the root's child (items/item[@name="x"]).
+func (p *path) String() string {
+	if p == nil {
+		return ""
 	}
-	return path + "/" + seg
+	if p.up == nil {
+		return p.seg
+	}
+	return p.up.String() + "/" + p.seg
 }
 
 // text is an element's own character data, trimmed: the layout whitespace
