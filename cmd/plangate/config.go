@@ -70,6 +70,8 @@ type Config struct {
 	Emulator struct {
 		Dataset string `yaml:"dataset"` // directory of a dataset; empty: the embedded demo
 	} `yaml:"emulator"`
+	// Diff holds the settings of plangate diff (diff.go).
+	Diff diffConfig `yaml:"diff"`
 	// OMS configures order sourcing (rules per organization, stock
 	// freshness, run retention); empty: the default rules.
 	OMS oms.Config `yaml:"oms"`

@@ -65,35 +65,59 @@ func (a *Addon) Fetch(ctx context.Context, database string, p Params) (io.ReadCl
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return nil, fmt.Errorf("addon request: %w", err)
-	}
-	if a.Login != "" {
-		req.SetBasicAuth(a.Login, a.Password)
-	}
-	client := a.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch the addon's document: %w", err)
-	}
-	if res.StatusCode != http.StatusOK {
-		defer res.Body.Close()
-		head, _ := io.ReadAll(io.LimitReader(res.Body, 300))
+	body, err := GetDocument(ctx, a.Client, target, a.Login, a.Password)
+	var se *StatusError
+	if errors.As(err, &se) {
 		hint := ""
-		switch res.StatusCode {
+		switch se.Code {
 		case http.StatusNotFound:
 			hint = ": is the frePPLe addon installed in that Odoo?"
 		case http.StatusUnauthorized:
 			hint = fmt.Sprintf(": the addon refused the login %q", a.Login)
 		}
-		return nil, fmt.Errorf("the addon at %s answered %s%s (%s)", a.URL, res.Status, hint, strings.TrimSpace(string(head)))
+		return nil, fmt.Errorf("the addon at %s answered %s%s (%s)", a.URL, se.Status, hint, se.Body)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fetch the addon's document: %w", err)
 	}
 	if a.MaxBytes > 0 {
-		return &limitedBody{ReadCloser: res.Body, left: a.MaxBytes, max: a.MaxBytes}, nil
+		return &limitedBody{ReadCloser: body, left: a.MaxBytes, max: a.MaxBytes}, nil
+	}
+	return body, nil
+}
+
+// StatusError is an HTTP answer other than 200 to a document request.
+type StatusError struct {
+	URL    string // without credentials
+	Code   int
+	Status string // "404 Not Found"
+	Body   string // the start of the answer, trimmed
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("GET %s: %s (%s)", e.URL, e.Status, e.Body) }
+
+// GetDocument GETs a planner document from a URL (an addon's or a
+// gateway's /frepple/xml), with HTTP Basic when login is set; client nil
+// means http.DefaultClient. The caller closes the body.
+func GetDocument(ctx context.Context, client *http.Client, target, login, password string) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, fmt.Errorf("document request: %w", err)
+	}
+	if login != "" {
+		req.SetBasicAuth(login, password)
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode != http.StatusOK {
+		defer res.Body.Close()
+		head, _ := io.ReadAll(io.LimitReader(res.Body, 300))
+		return nil, &StatusError{URL: req.URL.Redacted(), Code: res.StatusCode, Status: res.Status, Body: strings.TrimSpace(string(head))}
 	}
 	return res.Body, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plangate/plangate/fixtures/fakeaddon"
 	"github.com/plangate/plangate/mappers/export"
 	"github.com/plangate/plangate/xmlschema/docdiff"
 )
@@ -62,38 +63,6 @@ func TestSectionNamesAgree(t *testing.T) {
 	}
 }
 
-// standIn is an "addon": an HTTP server that answers /frepple/xml like
-// the frePPLe addon, from a golden document, after checking the login
-// and the parameters the planner sends.
-type standIn struct {
-	doc    string // served document
-	status int    // 0: 200
-	query  string // the last query received
-}
-
-func (a *standIn) start(t *testing.T) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.query = r.URL.RawQuery
-		if r.URL.Path != "/frepple/xml" {
-			http.NotFound(w, r)
-			return
-		}
-		if u, p, ok := r.BasicAuth(); !ok || u != "admin" || p != "admin" {
-			w.Header().Set("WWW-Authenticate", `Basic realm="odoo"`)
-			http.Error(w, "Login with Odoo user name and password", http.StatusUnauthorized)
-			return
-		}
-		if a.status != 0 {
-			http.Error(w, "addon trouble", a.status)
-			return
-		}
-		w.Header().Set("Content-Type", "application/xml;charset=utf8")
-		_, _ = io.WriteString(w, a.doc)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // TestCompareWithAddon runs the migration check against a stand-in addon
 // serving the golden sf_mode1 document, with plangate exporting from the
 // emulator: equal; then with the addon's document changed, answering
@@ -140,8 +109,9 @@ func TestCompareWithAddon(t *testing.T) {
 		}, wantErr: "plangate's export: unexpected EOF"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := &standIn{doc: tc.doc, status: tc.status}
-			srv := a.start(t)
+			a := &fakeaddon.Addon{Login: "admin", Password: "admin", Document: tc.doc, Status: tc.status}
+			srv := httptest.NewServer(a)
+			defer srv.Close()
 			login := "admin"
 			if tc.login != "" {
 				login = tc.login
@@ -161,8 +131,8 @@ func TestCompareWithAddon(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := "company=My+Company+%28San+Francisco%29&database=odoo17&mode=1"; a.query != want {
-				t.Errorf("the addon was asked %q, want %q", a.query, want)
+			if q, want := a.Queries(), "company=My+Company+%28San+Francisco%29&database=odoo17&mode=1"; len(q) != 1 || q[0] != want {
+				t.Errorf("the addon was asked %q, want %q", q, want)
 			}
 			var paths []string
 			for _, d := range r.Differences {
