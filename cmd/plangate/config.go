@@ -144,6 +144,7 @@ func serverOptions(c *Config) []option {
 		{"write-timeout", "limits.write_timeout", "time limit to write a response (exports of large databases take minutes)", &c.Limits.WriteTimeout},
 		{"idle-timeout", "limits.idle_timeout", "keep-alive idle time limit", &c.Limits.IdleTimeout},
 		{"shutdown-timeout", "limits.shutdown_timeout", "on SIGTERM, how long running requests may finish", &c.Limits.ShutdownTimeout},
+		addonOption(c), // the page's comparison with the addon (diff.go); empty: the Odoo at --odoo-url
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,6 +85,7 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 		CacheMargin:          cfg.Export.CacheMargin,
 		OMS:                  cfg.omsEngine,
 		AuthCacheTTL:         cfg.Odoo.LoginCache,
+		AddonURL:             cmp.Or(cfg.Diff.Addon, cfg.Odoo.URL),
 	}, t, st, log)
 	if st != nil {
 		srv.SetShops(&shop.Service{Store: st, Log: log})

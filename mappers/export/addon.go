@@ -147,11 +147,18 @@ func (l *limitedBody) tooLarge() error {
 	return fmt.Errorf("the addon's document is larger than %d bytes", l.max)
 }
 
+// AddonError is a failure to get the addon's document (unreachable, an
+// error answer, not a planner document): the fault of the other side.
+type AddonError struct{ Err error }
+
+func (e *AddonError) Error() string { return e.Err.Error() }
+func (e *AddonError) Unwrap() error { return e.Err }
+
 // CompareWithAddon is the migration check: it fetches the addon's
 // document for database and p (A) while export writes plangate's
 // document for the same parameters (B), so that the two are made at
 // about the same moment, and compares them. Each document is read into
-// its tree as it arrives.
+// its tree as it arrives. Failures of the addon's side are *AddonError.
 func CompareWithAddon(ctx context.Context, a *Addon, database string, p Params, export func(context.Context, io.Writer) error, opts docdiff.Options) (*docdiff.Report, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -193,7 +200,7 @@ func CompareWithAddon(ctx context.Context, a *Addon, database string, p Params, 
 	}
 	theirs := <-addon
 	if theirs.err != nil {
-		return nil, theirs.err
+		return nil, &AddonError{theirs.err}
 	}
 	return docdiff.Compare(theirs.doc, mine, opts)
 }
