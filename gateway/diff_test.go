@@ -1,9 +1,11 @@
 package gateway_test
 
 import (
+	"image/png"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -137,5 +139,47 @@ func TestDiffWithoutAddon(t *testing.T) {
 	got := r.do(t, "GET", "/frepple/diff?mode=1", adminLogin)
 	if got.status != 404 || !strings.Contains(got.body, "--addon URL") {
 		t.Errorf("GET /frepple/diff without an addon: %d %s", got.status, got.body)
+	}
+}
+
+// TestDiffPageInHeadlessChromium opens a comparison in a real browser
+// (login in the URL, as a user who typed it at the prompt would have it):
+// the DOM has the verdict and the differences, the screenshot is a page.
+func TestDiffPageInHeadlessChromium(t *testing.T) {
+	bin := chromiumPath()
+	if bin == "" {
+		t.Skip("chromium not found (Debian package chromium; .ci/run installs it, or set PLANGATE_CHROMIUM): browser test skipped")
+	}
+	r := startDiffRig(t)
+	r.addon.Set(strings.Replace(r.golden, `onhand="45.000000"`, `onhand="44.000000"`, 1), 0)
+	u := strings.Replace(r.gw.URL, "http://", "http://admin:admin@", 1) + "/frepple/diff?database=odoo17&company=My+Company+%28San+Francisco%29&mode=1"
+	dom := string(runChromium(t, bin, u, "--dump-dom"))
+	for _, want := range []string{`id="verdict">Different: 1 difference; 1490 of 1491 elements equal (99.93%).`,
+		`<a href="#s-onhand">onhand</a>`, `buffers/buffer[item/@name="FURN_0096"][location/@name="WH"]/@onhand`} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("the DOM Chromium built lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("DOM:\n%s", tail(dom, 3000))
+	}
+	shot := filepath.Join(t.TempDir(), "diff.png")
+	runChromium(t, bin, u, "--screenshot="+shot, "--window-size=1200,900", "--hide-scrollbars")
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot is not a PNG: %v", err)
+	}
+	colours, nonWhite, headerGreen := pixelStats(img)
+	if colours < 16 || nonWhite < 0.05 || headerGreen < 0.5 {
+		t.Errorf("screenshot: %d colours, %.1f%% non-white, %.1f%% header green: not the page", colours, 100*nonWhite, 100*headerGreen)
+	}
+	if p := os.Getenv("PLANGATE_KEEP_SCREENSHOT"); p != "" {
+		data, _ := os.ReadFile(shot)
+		_ = os.WriteFile(p, data, 0o644)
 	}
 }
