@@ -3,6 +3,7 @@ package export_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -125,6 +126,11 @@ func TestCompareWithAddon(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				// The addon's failures are told from plangate's own.
+				var ae *export.AddonError
+				if errors.As(err, &ae) != (tc.export == nil) {
+					t.Errorf("err %v: AddonError %v, want %v", err, errors.As(err, &ae), tc.export == nil)
 				}
 				return
 			}
