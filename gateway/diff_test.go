@@ -1,11 +1,9 @@
 package gateway_test
 
 import (
-	"image/png"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -144,7 +142,7 @@ func TestDiffWithoutAddon(t *testing.T) {
 
 // TestDiffPageInHeadlessChromium opens a comparison in a real browser
 // (login in the URL, as a user who typed it at the prompt would have it):
-// the DOM has the verdict and the differences, the screenshot is a page.
+// the DOM it builds has the verdict and the differences.
 func TestDiffPageInHeadlessChromium(t *testing.T) {
 	bin := chromiumPath()
 	if bin == "" {
@@ -163,23 +161,5 @@ func TestDiffPageInHeadlessChromium(t *testing.T) {
 	if t.Failed() {
 		t.Fatalf("DOM:\n%s", tail(dom, 3000))
 	}
-	shot := filepath.Join(t.TempDir(), "diff.png")
-	runChromium(t, bin, u, "--screenshot="+shot, "--window-size=1200,900", "--hide-scrollbars")
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("screenshot is not a PNG: %v", err)
-	}
-	colours, nonWhite, headerGreen := pixelStats(img)
-	if colours < 16 || nonWhite < 0.05 || headerGreen < 0.5 {
-		t.Errorf("screenshot: %d colours, %.1f%% non-white, %.1f%% header green: not the page", colours, 100*nonWhite, 100*headerGreen)
-	}
-	if p := os.Getenv("PLANGATE_KEEP_SCREENSHOT"); p != "" {
-		data, _ := os.ReadFile(shot)
-		_ = os.WriteFile(p, data, 0o644)
-	}
+	// The page's look (stylesheet, colours) is checked on / by TestPageInHeadlessChromium; this page uses the same header.
 }
