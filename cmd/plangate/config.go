@@ -97,6 +97,7 @@ func defaultConfig() Config {
 	c.Export.Mode = 1
 	c.Export.Delta = 999
 	c.Export.CacheMargin = time.Minute
+	c.Diff.Max = 50
 	return c
 }
 

@@ -49,7 +49,7 @@ func diffOptions(c *Config) []option {
 		{"ignore-clock", "diff.ignore_clock", "ignore <current> and datetimes within --clock-window of each other (default with --addon)", &c.Diff.IgnoreClock},
 		{"clock-window", "diff.clock_window", "with --ignore-clock: how far apart datetimes may be (0: the distance between the documents' <current> plus 2s)", &c.Diff.ClockWindow},
 		{"sections", "diff.sections", "compare only these sections, comma-separated (header, users, calendars, locations, …, onhand)", &c.Diff.Sections},
-		{"max", "diff.max", "text report: at most this many differences per section (0: all)", &c.Diff.Max},
+		{"max", "diff.max", "text report: at most this many differences per section (0: all; --json has all)", &c.Diff.Max},
 		addonOption(c),
 	}
 }

@@ -69,6 +69,7 @@ func TestDiffCommand(t *testing.T) {
 	}{
 		{name: "same file", args: []string{sf, sf}, out: "1491 of 1491 elements equal (100.00%); the documents are equal"},
 		{name: "clock values differ", args: []string{sf, again}, status: 1, out: "13 differences"},
+		{name: "at most 2 per section", args: []string{"--max", "2", sf, again}, status: 1, out: "  … and 8 more in orderpoints (all: --max 0, or --json)"},
 		{name: "clock ignored", args: []string{"--ignore-clock", sf, again}, out: "clock ignored: <current>, and datetimes up to 63s apart"},
 		{name: "flags after the documents", args: []string{sf, again, "--ignore-clock"}, out: "the documents are equal"},
 		{name: "one value", args: []string{sf, changed}, status: 1,
