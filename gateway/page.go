@@ -22,12 +22,14 @@ type pageData struct {
 	Companies []string // companies with gateway-side settings and Config.PageCompanies, suggested
 	Timezones []string
 	Languages []string
+	AddonURL  string // the Odoo whose addon the comparison form fetches from; empty: no form
 }
 
 // handlePage serves GET /. It needs no login: the form's target asks for one.
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	d := pageData{
 		Database:  s.cfg.DefaultDatabase,
+		AddonURL:  redactURL(s.cfg.AddonURL),
 		Timezones: []string{"UTC", "Europe/Brussels", "Europe/Paris", "Europe/London", "America/New_York", "America/Chicago", "America/Los_Angeles", "Asia/Shanghai", "Asia/Kolkata"},
 		Languages: []string{"en_US", "fr_FR", "nl_BE", "de_DE", "es_ES", "it_IT", "zh_CN"},
 	}
@@ -43,13 +45,17 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusInternalServerError, "page template failed\n")
 		return
 	}
-	h := w.Header()
+	setPageHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b.Bytes())
+}
+
+// setPageHeaders are the headers of the gateway's HTML pages.
+func setPageHeaders(h http.Header) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	// No scripts, no external assets: the page is a form and links.
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b.Bytes())
 }

@@ -72,6 +72,8 @@ type Config struct {
 	Emulator struct {
 		Dataset string `yaml:"dataset"` // directory of a dataset; empty: the embedded demo
 	} `yaml:"emulator"`
+	// Diff holds the settings of plangate diff (diff.go).
+	Diff diffConfig `yaml:"diff"`
 	// OMS configures order sourcing (rules per organization, stock
 	// freshness, run retention); empty: the default rules.
 	OMS oms.Config `yaml:"oms"`
@@ -100,6 +102,7 @@ func defaultConfig() Config {
 	c.Export.Mode = 1
 	c.Export.Delta = 999
 	c.Export.CacheMargin = time.Minute
+	c.Diff.Max = 50
 	return c
 }
 
@@ -162,6 +165,7 @@ func serverOptions(c *Config) []option {
 		{"write-timeout", "limits.write_timeout", "time limit to write a response (exports of large databases take minutes)", &c.Limits.WriteTimeout},
 		{"idle-timeout", "limits.idle_timeout", "keep-alive idle time limit", &c.Limits.IdleTimeout},
 		{"shutdown-timeout", "limits.shutdown_timeout", "on SIGTERM, how long running requests may finish", &c.Limits.ShutdownTimeout},
+		addonOption(c), // the page's comparison with the addon (diff.go); empty: the Odoo at --odoo-url
 	}
 }
 

@@ -84,6 +84,9 @@ func main() {
 		if errors.Is(err, errUsage) {
 			os.Exit(2) // run has said what was wrong
 		}
+		if st := exitStatus(0); errors.As(err, &st) { // the command has reported
+			os.Exit(int(st))
+		}
 		fmt.Fprintln(os.Stderr, "plangate:", err)
 		os.Exit(1)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -102,6 +103,7 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 		OMS:                  cfg.omsEngine,
 		AuthCacheTTL:         loginCacheTTL(cfg.Odoo.LoginCache),
 		PageCompanies:        cfg.pageCompanies,
+		AddonURL:             cmp.Or(cfg.Diff.Addon, cfg.Odoo.URL),
 	}, t, st, log)
 	if st != nil {
 		srv.SetShops(&shop.Service{Store: st, Log: log})
