@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/store"
 )
 
 func init() {
@@ -50,34 +52,31 @@ func (r *checkReport) skip(what, detail string, args ...any) { r.line("skip", wh
 
 func checkOptions(c *Config) []option {
 	return []option{
-		{"user", "odoo.user", "Odoo login of `plangate export` (checked when a password is set)", &c.Odoo.User},
-		{"password", "odoo.password", "its password (prefer PLANGATE_ODOO_PASSWORD)", &c.Odoo.Password},
+		{"user", "odoo.user", "Odoo login of plangate export (checked when a password is set)", &c.Odoo.User},
+		{"password", "odoo.password", "its password (prefer the environment variable: flags show in the process list)", &c.Odoo.Password},
 	}
 }
 
 func runCheck(ctx context.Context, env *cliEnv, args []string) error {
 	cfg, fs, err := loadConfig(env, "check", args, commonOptions, odooOptions, serverOptions, checkOptions)
 	if err != nil {
-		if err == errHelp {
-			return nil
-		}
-		if err == errUsage {
-			return err
+		if errors.Is(err, errHelp) || errors.Is(err, errUsage) {
+			return helpOK(err)
 		}
 		// A configuration that does not load is the first thing to report.
 		fmt.Fprintf(env.stdout, "%-4s  %-12s %v\n", "FAIL", "config", err)
 		return fmt.Errorf("check failed: the configuration does not load")
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "plangate check: unexpected arguments %q\n", fs.Args())
-		return errUsage
+	if err := noArgs("check", fs); err != nil {
+		return err
 	}
 	r := &checkReport{w: env.stdout}
 	source := "no file: defaults, environment and flags"
 	if p := fs.Lookup("config").Value.String(); p != "" {
 		source = p
 	}
-	checkConfig(r, cfg, source)
+	checkConfig(r, cfg, source, env.getenv)
+	checkEtcd(ctx, r, cfg)
 	checkOdoo(ctx, r, cfg)
 	if r.failed > 0 {
 		fmt.Fprintf(env.stdout, "%d of %d checks failed, %d warning%s\n", r.failed, r.total, r.warned, plural(r.warned, "", "s"))
@@ -87,9 +86,34 @@ func runCheck(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
+// checkEtcd reaches an etcd store (read-only: nothing is stamped) and
+// checks the prefix holds plangate's state or nothing.
+func checkEtcd(ctx context.Context, r *checkReport, cfg *Config) {
+	if !store.IsEtcd(cfg.Store) {
+		return
+	}
+	st, err := openStore(ctx, cfg, true)
+	switch {
+	case err == nil:
+		st.Close()
+		r.ok("etcd", "%s answers and holds plangate's state", storeLocation(cfg))
+	case errors.Is(err, store.ErrForeign):
+		r.warn("etcd", "%s answers, but holds no plangate state yet: serve stamps an empty prefix and refuses one with other data", storeLocation(cfg))
+	default:
+		r.fail("etcd", "%s: %v", storeLocation(cfg), err)
+	}
+}
+
+func storeLocation(cfg *Config) string {
+	if cfg.Store == "etcd" {
+		return cfg.Etcd.Location()
+	}
+	return cfg.Store
+}
+
 // checkConfig validates what loadConfig cannot: values that parse but make
 // no sense together.
-func checkConfig(r *checkReport, cfg *Config, source string) {
+func checkConfig(r *checkReport, cfg *Config, source string, getenv func(string) string) {
 	var problems, notes []string
 	if _, err := parseNow(cfg.Now); err != nil {
 		problems = append(problems, err.Error())
@@ -131,8 +155,19 @@ func checkConfig(r *checkReport, cfg *Config, source string) {
 	if len(bearer) > 0 {
 		notes = append(notes, fmt.Sprintf("Bearer tokens for %d compan%s", len(bearer), plural(len(bearer), "y", "ies")))
 	}
-	if cfg.Store == "" {
-		notes = append(notes, "no state file (no extraction history, plan journal or shops)")
+	switch cfg.Store {
+	case storeNone:
+		notes = append(notes, "no state file (store: none): no plan journal, a reposted plan is written again; no shops")
+	case "":
+		if p, err := defaultStorePath(getenv); err != nil {
+			problems = append(problems, fmt.Sprintf("store: no default state file (%v): set store, or store: none", err))
+		} else {
+			notes = append(notes, "state file "+p+" (the default)")
+		}
+	default:
+		if !store.IsEtcd(cfg.Store) {
+			notes = append(notes, "state file "+cfg.Store)
+		}
 	}
 	if len(problems) > 0 {
 		r.fail("config", "%s: %s", source, strings.Join(problems, "; "))

@@ -50,6 +50,8 @@ func TestStoreCopyAndState(t *testing.T) {
 		{args: []string{"store", "copy", "--from", etcd, "--to", back}, want: "copied 3 keys"},
 		{args: []string{"state", "--store", back, "--json"}, want: `"bytes": 91234`},
 		{args: []string{"store", "copy", "--from", etcd}, want: "two different", fail: true},
+		// (check fails on the Odoo it cannot reach; the etcd line is what counts here)
+		{args: []string{"check", "--store", etcd, "--odoo-url", "http://127.0.0.1:1", "--odoo-timeout", "1s"}, want: "holds plangate's state", fail: true},
 	}
 	for _, s := range steps {
 		out, err := cli(s.args...)
