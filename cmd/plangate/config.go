@@ -28,7 +28,7 @@ type Config struct {
 	// Etcd completes an etcd store: endpoints (for store: etcd), prefix,
 	// user, TLS files, time limits; the password is PLANGATE_ETCD_PASSWORD.
 	Etcd store.EtcdConfig `yaml:"etcd"`
-	Log    struct {
+	Log  struct {
 		Format string `yaml:"format"` // text or json
 		Level  string `yaml:"level"`  // debug, info, warn, error
 	} `yaml:"log"`
