@@ -106,7 +106,7 @@ func (t boltTx) scan(b bucket, s scanSpec, fn func(k, v []byte) error) error {
 		// The last key with the prefix is just before the first key past it.
 		if end := prefixEnd(s.prefix); end == nil {
 			k, v = c.Last()
-		} else if k, v = c.Seek(end); k == nil {
+		} else if past, _ := c.Seek(end); past == nil {
 			k, v = c.Last()
 		} else {
 			k, v = c.Prev()
