@@ -91,21 +91,34 @@ func (l *etcdLocks) Lock(ctx context.Context, key string) (context.Context, func
 	}
 	m := concurrency.NewMutex(s, l.kv.prefix+"/l/"+segment(key))
 	if err := m.Lock(ctx); err != nil {
-		if ctx.Err() != nil {
-			return nil, nil, fmt.Errorf("lock %s: %w", key, ctx.Err())
-		}
-		return nil, nil, wrap("lock "+key, err)
+		return nil, nil, acquireError(ctx, "lock "+key, err)
 	}
+	h, release := l.held(ctx, s, m.Unlock)
+	return h, release, nil
+}
+
+// held is the work context of a lock or leadership of session s, and
+// the function that gives it up (else the lease frees it with time).
+func (l *etcdLocks) held(ctx context.Context, s *concurrency.Session, giveUp func(context.Context) error) (context.Context, func()) {
 	h, stop := leaseBound(ctx, s)
 	var once sync.Once
 	return h, func() {
 		once.Do(func() {
 			stop()
-			uctx, cancel := context.WithTimeout(context.Background(), l.kv.timeout)
+			gctx, cancel := context.WithTimeout(context.Background(), l.kv.timeout)
 			defer cancel()
-			_ = m.Unlock(uctx) // else the lease frees it
+			_ = giveUp(gctx)
 		})
-	}, nil
+	}
+}
+
+// acquireError is the error of a lock or campaign that failed: the
+// caller's when it gave up, else etcd's.
+func acquireError(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", what, ctx.Err())
+	}
+	return wrap(what, err)
 }
 
 func (l *etcdLocks) election(ctx context.Context, name string) (*concurrency.Election, *concurrency.Session, error) {
@@ -122,21 +135,10 @@ func (l *etcdLocks) Campaign(ctx context.Context, name, id string) (context.Cont
 		return nil, nil, fmt.Errorf("campaign %s: %w", name, err)
 	}
 	if err := e.Campaign(ctx, id); err != nil {
-		if ctx.Err() != nil {
-			return nil, nil, fmt.Errorf("campaign %s: %w", name, ctx.Err())
-		}
-		return nil, nil, wrap("campaign "+name, err)
+		return nil, nil, acquireError(ctx, "campaign "+name, err)
 	}
-	h, stop := leaseBound(ctx, s)
-	var once sync.Once
-	return h, func() {
-		once.Do(func() {
-			stop()
-			rctx, cancel := context.WithTimeout(context.Background(), l.kv.timeout)
-			defer cancel()
-			_ = e.Resign(rctx)
-		})
-	}, nil
+	h, resign := l.held(ctx, s, e.Resign)
+	return h, resign, nil
 }
 
 func (l *etcdLocks) Leader(ctx context.Context, name string) (string, error) {

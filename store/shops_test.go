@@ -38,18 +38,26 @@ func testShopSecretsKeptOnUpdate(t *testing.T, s *Store) {
 	}
 }
 
-func TestReserveTradeOnce(t *testing.T) { forEachBackend(t, testReserveTradeOnce) }
+// A trade is claimed once, however many imports try at once: goroutines of
+// one process, or two replicas sharing etcd (see replicas).
+func TestReserveTradeOnce(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testReserveTradeOnce(t, b) })
+	}
+}
 
-func testReserveTradeOnce(t *testing.T, s *Store) {
+func testReserveTradeOnce(t *testing.T, b backendCase) {
+	s, other := replicas(t, b)
 	now := time.Now()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	fresh := 0
 	for i := 0; i < 8; i++ {
+		st := []*Store{s, other}[i%2]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, ok, err := s.ReserveTrade("tb", "1001", "TB1001", now)
+			_, ok, err := st.ReserveTrade("tb", "1001", "TB1001", now)
 			if err != nil {
 				t.Error(err)
 			}
