@@ -530,3 +530,40 @@ func TestChunks(t *testing.T) {
 		t.Errorf("bbolt splits into %d updates", len(got))
 	}
 }
+
+// A replica cut off from etcd (as one that died) stops renewing its
+// lease: within the lease's time etcd frees its lock for another replica,
+// and the cut-off one sees its work context end.
+func TestLockExpiresWhenCutOff(t *testing.T) {
+	proxy, err := etcdtest.NewProxy(etcdtest.Shared(t).Host())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	c := etcdConfig(t, EtcdConfig{LockTTL: 2 * time.Second, RequestTimeout: time.Second})
+	viaProxy := c
+	viaProxy.Endpoints = []string{proxy.Addr}
+	cutOff, other := openEtcdTest(t, viaProxy), openEtcdTest(t, c)
+	ctx := context.Background()
+	held, _, err := cutOff.Locker().Lock(ctx, "import/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Cut()
+	start := time.Now()
+	wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	_, unlock, err := other.Locker().Lock(wait, "import/x")
+	if err != nil {
+		t.Fatalf("the other replica never got the lock: %v", err)
+	}
+	unlock()
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the lock came free after %v, want about the 2s lease", d)
+	}
+	select {
+	case <-held.Done():
+	case <-time.After(10 * time.Second):
+		t.Error("the cut-off replica's work context still live after its lease expired")
+	}
+}
