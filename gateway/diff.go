@@ -104,13 +104,21 @@ func (s *Server) handleDiff(w http.ResponseWriter, r *http.Request) {
 	var ae *export.AddonError
 	switch {
 	case errors.As(err, &ae):
-		s.writeError(w, r, markerDiff, &badRequest{Status: http.StatusBadGateway, Msg: ae.Error()}, s.disclose(c))
+		// The addon's answer is worth showing; where it runs is not.
+		msg := strings.ReplaceAll(ae.Error(), addon.URL, "the configured Odoo")
+		s.writeError(w, r, markerDiff, &badRequest{Status: http.StatusBadGateway, Msg: msg, Public: true}, s.disclose(c))
 		return
 	case err != nil:
 		s.writeError(w, r, markerDiff, err, s.disclose(c))
 		return
 	}
-	target, _ := addon.RequestURL(c.Database, p)
+	// Named by its request, not by where the addon runs (an internal address).
+	target := "/frepple/xml"
+	if u, err := addon.RequestURL(c.Database, p); err == nil {
+		if pu, err := url.Parse(u); err == nil {
+			target = pu.RequestURI()
+		}
+	}
 	rep.A, rep.B = "the frePPLe addon: "+target, "plangate: its own export of the same request"
 	s.logFrom(r.Context()).Info("addon comparison", "database", c.Database, "company", p.Company, "mode", p.Mode,
 		"equal", rep.Equal, "differences", len(rep.Differences), "elements", rep.Elements)

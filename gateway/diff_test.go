@@ -15,8 +15,9 @@ import (
 // that serves the document the real addon made from the same data.
 type diffRig struct {
 	*observedRig
-	addon  *fakeaddon.Addon
-	golden string
+	addon    *fakeaddon.Addon
+	addonURL string
+	golden   string
 }
 
 func startDiffRig(t *testing.T) *diffRig {
@@ -30,7 +31,7 @@ func startDiffRig(t *testing.T) *diffRig {
 	t.Cleanup(asrv.Close)
 	r := startObserved(t, gateway.Config{DefaultDatabase: "odoo17", AddonURL: asrv.URL,
 		Companies: map[string]gateway.CompanyConfig{"My Company (San Francisco)": {}}}, "")
-	return &diffRig{observedRig: r, addon: addon, golden: string(golden)}
+	return &diffRig{observedRig: r, addon: addon, addonURL: asrv.URL, golden: string(golden)}
 }
 
 var adminLogin = map[string]string{"Authorization": "Basic YWRtaW46YWRtaW4="} // admin:admin
@@ -82,6 +83,9 @@ func TestDiffEndpoint(t *testing.T) {
 				if !strings.Contains(got.body, want) {
 					t.Errorf("answer lacks %s:\n%.3000s", want, got.body)
 				}
+			}
+			if host := strings.TrimPrefix(r.addonURL, "http://"); strings.Contains(got.body, host) {
+				t.Errorf("answer shows where the addon runs (%s):\n%.3000s", host, got.body)
 			}
 			if tc.contType != "" && got.header.Get("Content-Type") != tc.contType {
 				t.Errorf("Content-Type %q, want %q", got.header.Get("Content-Type"), tc.contType)
