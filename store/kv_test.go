@@ -566,4 +566,10 @@ func TestLockExpiresWhenCutOff(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("the cut-off replica's work context still live after its lease expired")
 	}
+	// Closing the cut-off store gives up within its request timeout.
+	closing := time.Now()
+	cutOff.Close()
+	if d := time.Since(closing); d > 5*time.Second {
+		t.Errorf("closing a store cut off from etcd took %v", d)
+	}
 }

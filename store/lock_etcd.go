@@ -64,8 +64,12 @@ func (l *etcdLocks) close() {
 	defer l.mu.Unlock()
 	l.done = true
 	if l.sess != nil {
-		// Revoking the lease frees every lock and leadership at once.
-		_ = l.sess.Close()
+		// Revoking the lease frees every lock and leadership at once (an
+		// unreachable etcd frees them when the lease expires).
+		l.sess.Orphan()
+		ctx, cancel := context.WithTimeout(context.Background(), l.kv.timeout)
+		defer cancel()
+		_, _ = l.kv.cli.Revoke(ctx, l.sess.Lease())
 		l.sess = nil
 	}
 }
