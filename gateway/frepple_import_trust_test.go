@@ -1,11 +1,23 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/plangate/plangate/fixtures/odooemu"
+	"github.com/plangate/plangate/gateway"
 	"github.com/plangate/plangate/mappers/odoo"
 )
 
@@ -80,5 +92,354 @@ func TestImportBadPlanDeletesNothing(t *testing.T) {
 	}
 	if p, m := drafts(t, s); p != 0 || m != 0 {
 		t.Errorf("an empty mode-1 plan left %d draft RFQs and %d MOs", p, m)
+	}
+}
+
+// planStream is a planner body whose plan part never ends: the form
+// fields, the plan's part header, then endless operationplans. Read
+// counts the bytes the server took.
+type planStream struct {
+	head []byte
+	n    atomic.Int64
+}
+
+const streamRecord = `<operationplan reference="PO-X" ordertype="PO" supplier="Wood Corner 9" start="2026-11-24 10:00:00" end="2026-11-28 10:00:00" quantity="4" location_id="1" item_id="1,5"/>` + "\n"
+
+func newPlanStream(boundary string) *planStream {
+	full := plannerBody(boundary, "1", []byte("<plan><operationplans>\n"))
+	return &planStream{head: full[:bytes.LastIndex(full, []byte("\n--"+boundary))]}
+}
+
+func (p *planStream) Read(b []byte) (int, error) {
+	k := 0
+	for k < len(b) {
+		if len(p.head) > 0 {
+			c := copy(b[k:], p.head)
+			p.head = p.head[c:]
+			k += c
+			continue
+		}
+		k += copy(b[k:], streamRecord[int(p.n.Load()+int64(k))%len(streamRecord):])
+	}
+	p.n.Add(int64(k))
+	return k, nil
+}
+
+// postStream posts body with the planner's headers and credentials.
+func (r *importRig) postStream(t *testing.T, body io.Reader, length int64, user, password string) (int, string, error) {
+	t.Helper()
+	q := url.Values{"database": {"odoo17"}, "company": {"My Company (San Francisco)"}}
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, r.gw.URL+"/frepple/xml?"+q.Encode(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = length
+	req.Header.Set("Content-Type", "multipart/form-data; boundary="+testBoundary)
+	req.SetBasicAuth(user, password)
+	res, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), nil
+}
+
+const testBoundary = "===============2055820159000343593=="
+
+// A stranger's upload is refused before its plan is read, and a body
+// announced larger than the limit before any of it is (issue #12 item 2:
+// unauthenticated posts were spooled to disk in full, 4 × 260 MB at once,
+// before the login was checked).
+func TestImportLoginBeforeBody(t *testing.T) {
+	r := startImportRigWith(t, nil, func(c *gateway.Config) { c.MaxBodyBytes = 256 << 20 })
+	cases := []struct {
+		name           string
+		user, password string
+		length         int64 // Content-Length; -1 chunked
+		status         int
+	}{
+		{"wrong password, chunked", "admin", "wrong", -1, http.StatusUnauthorized},
+		{"unknown user, chunked", "nobody", "x", -1, http.StatusUnauthorized},
+		{"announced over the limit", "admin", "admin", 300 << 20, http.StatusRequestEntityTooLarge},
+		{"announced over the limit, no login", "nobody", "x", 300 << 20, http.StatusRequestEntityTooLarge},
+	}
+	// What the client wrote includes what the loopback socket buffers
+	// hold (a few MB); reading to the limit would be 256 MB.
+	const maxRead = 32 << 20
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body := newPlanStream(testBoundary)
+			status, _, err := r.postStream(t, body, c.length, c.user, c.password)
+			if err != nil {
+				t.Fatalf("no answer: %v (server read %d bytes)", err, body.n.Load())
+			}
+			if status != c.status {
+				t.Errorf("status %d, want %d", status, c.status)
+			}
+			if n := body.n.Load(); n > maxRead {
+				t.Errorf("the client wrote %d bytes of the body before the answer, want at most %d", n, maxRead)
+			}
+		})
+	}
+	// The same endless plan from the right login is read up to the limit: 413.
+	r = startImportRigWith(t, nil)
+	body := newPlanStream(testBoundary)
+	if status, _, err := r.postStream(t, body, -1, "admin", "admin"); err != nil || status != http.StatusRequestEntityTooLarge {
+		t.Errorf("endless plan with a login: status %d, err %v, want 413", status, err)
+	}
+}
+
+// slowReader yields its data in small pieces, pausing before each.
+type slowReader struct {
+	data  []byte
+	piece int
+	pause time.Duration
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if len(s.data) == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(s.pause)
+	n := copy(p[:min(len(p), s.piece)], s.data)
+	s.data = s.data[n:]
+	return n, nil
+}
+
+// A plan that takes longer to arrive than the server's read timeout is
+// imported: uploads have their own deadline (issue #12 item 2: they
+// failed with 500). One slower than that deadline gets 408, and a client
+// that hangs up midway is logged as such, neither an ERROR nor a 5xx.
+func TestImportSlowUpload(t *testing.T) {
+	slowTimeouts := func(hs *http.Server) { hs.ReadTimeout = 300 * time.Millisecond }
+	cases := []struct {
+		name   string
+		upload time.Duration // gateway.Config.UploadTimeout
+		status int
+	}{
+		{"slower than the read timeout", time.Minute, http.StatusOK},
+		{"slower than the upload timeout", 400 * time.Millisecond, http.StatusRequestTimeout},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newImportRig(t, nil, slowTimeouts, func(cfg *gateway.Config) { cfg.UploadTimeout = c.upload })
+			body := plannerBody(testBoundary, "1", r.plan)
+			// About a second in all: three times the read timeout.
+			slow := &slowReader{data: body, piece: len(body)/10 + 1, pause: 100 * time.Millisecond}
+			status, reply, err := r.postStream(t, slow, int64(len(body)), "admin", "admin")
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			if status != c.status {
+				t.Fatalf("status %d (%q), want %d", status, reply, c.status)
+			}
+			if strings.Contains(r.log.String(), "level=ERROR") {
+				t.Errorf("an ERROR was logged:\n%s", r.log.String())
+			}
+		})
+	}
+	t.Run("client hangs up", func(t *testing.T) {
+		r := startImportRig(t)
+		body := plannerBody(testBoundary, "1", r.plan)
+		pr, pw := io.Pipe()
+		go func() {
+			pw.Write(body[:len(body)/2])
+			time.Sleep(100 * time.Millisecond)
+			pw.CloseWithError(errors.New("client gone"))
+		}()
+		if _, _, err := r.postStream(t, pr, int64(len(body)), "admin", "admin"); err == nil {
+			t.Fatal("the aborted upload got an answer")
+		}
+		// The access line comes when the handler returns.
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(r.log.String(), "status=499") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		log := r.log.String()
+		if !strings.Contains(log, "status=499") || strings.Contains(log, "level=ERROR") || strings.Contains(log, "status=500") {
+			t.Errorf("log of an aborted upload, want status=499 and no ERROR:\n%s", log)
+		}
+		if n := len(r.emu.Journal()); n != 0 {
+			t.Errorf("%d writes for an aborted upload", n)
+		}
+	})
+}
+
+// A deeply nested body is refused at once with a clear 400, and deletes
+// nothing (issue #12 item 2: 42 MB of nested elements made the gateway
+// grow to about 1 GB).
+func TestImportDeepNesting(t *testing.T) {
+	r := startImportRig(t)
+	s := r.odooSession(t)
+	if status, body := r.post(t, "1", r.plan); status != 200 {
+		t.Fatalf("first plan: %d %s", status, body)
+	}
+	deep := "<plan><operationplans>" + strings.Repeat("<operationplan>", 60_000)
+	status, body := r.post(t, "1", []byte(deep))
+	if status != http.StatusBadRequest || !strings.Contains(body, "nested more than 32 deep") {
+		t.Errorf("status %d body %q, want 400 naming the depth limit", status, body)
+	}
+	if p, m := drafts(t, s); p != 2 || m != 2 {
+		t.Errorf("drafts now %d RFQs and %d MOs, want the 2 and 2 of the first plan", p, m)
+	}
+}
+
+// proposals describes what plangate's proposals in Odoo are: the draft
+// RFQ lines (product and quantity), the MOs, the transfers with their
+// moves, and any origin still carrying an import marker.
+func proposals(t *testing.T, s *odoo.Session) string {
+	t.Helper()
+	frepple := odoo.Domain{odoo.Term("origin", "=like", "frePPLe%")}
+	var b strings.Builder
+	rfqs := searchRead(t, s, "purchase.order", append(frepple, odoo.Term("state", "=", "draft")), "origin")
+	for _, l := range searchRead(t, s, "purchase.order.line", odoo.Domain{odoo.Term("order_id", "in", ids(rfqs))}, "product_id", "product_qty") {
+		fmt.Fprintf(&b, "line %d×%v ", l.M2OID("product_id"), l.Float("product_qty"))
+	}
+	mos := searchRead(t, s, "mrp.production", append(frepple, odoo.Term("state", "=", "draft")), "product_id", "product_qty")
+	for _, m := range mos {
+		fmt.Fprintf(&b, "mo %d×%v ", m.M2OID("product_id"), m.Float("product_qty"))
+	}
+	picks := searchRead(t, s, "stock.picking", frepple, "origin")
+	moves := searchRead(t, s, "stock.move", odoo.Domain{odoo.Term("picking_id", "in", ids(picks))}, "product_id")
+	fmt.Fprintf(&b, "rfqs %d transfers %d moves %d", len(rfqs), len(picks), len(moves))
+	for _, model := range []string{"purchase.order", "stock.picking", "mrp.production"} {
+		if n := len(searchRead(t, s, model, odoo.Domain{odoo.Term("origin", "like", "[plangate")}, "origin")); n > 0 {
+			fmt.Fprintf(&b, " marked %s %d", model, n)
+		}
+	}
+	return b.String()
+}
+
+// withQuantity returns the golden plan with PO-PROP-2's quantity changed.
+func withQuantity(plan []byte, qty string) []byte {
+	return bytes.Replace(plan, []byte(`quantity="10.00000000" location_id="1" item_id="1,5"`), []byte(`quantity="`+qty+`" location_id="1" item_id="1,5"`), 1)
+}
+
+// A repost is a duplicate only of the plan imported last for the
+// database and company (issue #12 item 3a: A, B, A answered "already
+// imported" and left B's proposals in Odoo).
+func TestImportRepostOfAnOlderPlan(t *testing.T) {
+	r := startImportRig(t)
+	s := r.odooSession(t)
+	a, b := r.plan, withQuantity(r.plan, "11")
+	steps := []struct {
+		name, plan string
+		file       []byte
+		repost     bool   // answered "already imported: nothing written"
+		line       string // the PO-PROP-2 line Odoo holds afterwards
+	}{
+		{"A", "A", a, false, "line 5×10 "},
+		{"B", "B", b, false, "line 5×11 "},
+		{"A after B", "A", a, false, "line 5×10 "},
+		{"A again", "A", a, true, "line 5×10 "},
+	}
+	for _, st := range steps {
+		before := len(r.emu.Journal())
+		status, reply := r.post(t, "1", st.file)
+		if status != 200 {
+			t.Fatalf("%s: %d %s", st.name, status, reply)
+		}
+		if got := strings.Contains(reply, "already imported"); got != st.repost {
+			t.Errorf("%s: reply %q; repost %v, want %v", st.name, reply, got, st.repost)
+		}
+		if wrote := len(r.emu.Journal()) > before; wrote == st.repost {
+			t.Errorf("%s: wrote to Odoo %v, want %v", st.name, wrote, !st.repost)
+		}
+		got := proposals(t, s)
+		if !strings.Contains(got, st.line) || strings.Count(got, "line 5×") != 2 || !strings.Contains(got, "rfqs 2 ") {
+			t.Errorf("%s: Odoo holds %s; want plan %s's two product-5 lines (%s) in 2 RFQs", st.name, got, st.plan, st.line)
+		}
+	}
+}
+
+// clean is what one import of the golden plan leaves in the emulator.
+func cleanImport(t *testing.T) string {
+	t.Helper()
+	r := startImportRigWith(t, odooemu.MOWorkordersFromRouting)
+	if status, body := r.post(t, "1", r.plan); status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	return proposals(t, r.odooSession(t))
+}
+
+// When Odoo commits a create (or the write after it) but the reply is
+// lost, the resumed import finds what was created instead of creating it
+// again: Odoo ends as after one clean import, and no record keeps the
+// import's marker (issue #12 item 3b: orphan RFQs).
+func TestImportLostReply(t *testing.T) {
+	want := cleanImport(t)
+	golden, err := os.ReadFile(filepath.Join(goldenImport, "response.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gatewayTimeout := func(model, method string) odooemu.Fault {
+		return odooemu.Fault{Model: model, Method: method, Status: http.StatusGatewayTimeout, Commit: true}
+	}
+	cases := []struct {
+		name    string
+		fault   odooemu.Fault
+		timeout time.Duration // the gateway's Odoo call timeout, 0: default
+	}{
+		{"RFQs created, gateway timeout", gatewayTimeout("purchase.order", "create"), 0},
+		{"RFQs created, call timed out", odooemu.Fault{Model: "purchase.order", Method: "create", Delay: time.Second, Commit: true}, 300 * time.Millisecond},
+		{"RFQ lines created", gatewayTimeout("purchase.order.line", "create"), 0},
+		{"transfer created", gatewayTimeout("stock.picking", "create"), 0},
+		{"move created", gatewayTimeout("stock.move", "create"), 0},
+		{"MOs created", gatewayTimeout("mrp.production", "create"), 0},
+		// The origin the addon writes comes back after the create; when
+		// that write fails, the resume restores it.
+		{"RFQ origin not restored", odooemu.Fault{Model: "purchase.order", Method: "write", Message: "psycopg2.OperationalError: server closed the connection"}, 0},
+		{"MO origin not restored", odooemu.Fault{Model: "mrp.production", Method: "write", Message: "psycopg2.OperationalError: server closed the connection"}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := startImportRigWith(t, odooemu.MOWorkordersFromRouting)
+			if c.timeout > 0 {
+				r.gw = r.gatewayWithOdooTimeout(t, c.timeout)
+			}
+			f := c.fault
+			f.Times = 1
+			r.emu.InjectFault(&f)
+			if status, body := r.post(t, "1", r.plan); status != http.StatusBadGateway {
+				t.Fatalf("with the lost reply: %d %s, want 502", status, body)
+			}
+			r.emu.ClearFaults()
+			status, body := r.post(t, "1", r.plan)
+			if status != 200 || body != string(golden) {
+				t.Fatalf("resumed import: %d %q, want %q", status, body, golden)
+			}
+			if got := proposals(t, r.odooSession(t)); got != want {
+				t.Errorf("Odoo holds\n %s\nwant, as after one clean import,\n %s", got, want)
+			}
+		})
+	}
+}
+
+// Concurrent mode-1 plans for one database and company are applied one
+// after the other, so each cleanup removes the plan before it: Odoo ends
+// with one plan's proposals (issue #12 item 3c: all three remained).
+func TestImportConcurrentPlans(t *testing.T) {
+	r := startImportRig(t)
+	plans := [][]byte{r.plan, withQuantity(r.plan, "11"), withQuantity(r.plan, "12")}
+	var wg sync.WaitGroup
+	replies := make([]string, len(plans))
+	for i, p := range plans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, body := r.post(t, "1", p)
+			replies[i] = fmt.Sprint(status, " ", body)
+		}()
+	}
+	wg.Wait()
+	for i, rep := range replies {
+		if !strings.HasPrefix(rep, "200 ") {
+			t.Errorf("plan %d: %s", i, rep)
+		}
+	}
+	got := proposals(t, r.odooSession(t))
+	if !strings.Contains(got, "rfqs 2 ") || strings.Count(got, "line ") != 4 || strings.Count(got, "mo ") != 2 {
+		t.Errorf("after three concurrent mode-1 plans Odoo holds %s; want one plan's 2 RFQs, 4 lines and 2 MOs", got)
 	}
 }

@@ -387,7 +387,8 @@ type run struct {
 	procurement, mfgCount int
 	messages              []string
 	moByRef               map[string]int
-	actualUser            int // res.users id responsible in mode 2
+	actualUser            int  // res.users id responsible in mode 2
+	resume                bool // an earlier attempt may have left unjournaled records
 }
 
 // done reports whether a journal step exists.
@@ -440,35 +441,63 @@ func (im *Importer) batch() int {
 }
 
 // createAll creates vals in batches (or one by one), recording each
-// batch's ids under its keys in the journal.
-func (r *run) createAll(ctx context.Context, model string, keys []string, vals []map[string]any) ([]int, error) {
+// batch's ids under its keys in the journal, and returns the ids in the
+// order of keys. Records of a marked model carry the run's marker in
+// their origin until their ids are journaled; on a resume, children an
+// earlier attempt created are taken instead of created again (resume.go).
+func (r *run) createAll(ctx context.Context, spec createSpec, keys []string, vals []map[string]any) ([]int, error) {
 	ids := make([]int, len(vals))
+	pending := make([]int, 0, len(vals)) // indexes still to create
+	claimed, err := r.claimChildren(ctx, spec, keys, vals)
+	if err != nil {
+		return nil, err
+	}
+	for i := range vals {
+		if id, ok := claimed[i]; ok {
+			ids[i] = id
+			continue
+		}
+		pending = append(pending, i)
+	}
 	size := r.im.batch()
 	if r.o.OneByOne {
 		size = 1
 	}
-	for i := 0; i < len(vals); i += size {
-		j := min(i+size, len(vals))
+	for b := 0; b < len(pending); b += size {
+		batch := pending[b:min(b+size, len(pending))]
+		bv := make([]map[string]any, len(batch))
+		for k, i := range batch {
+			bv[k] = vals[i]
+			if spec.marked {
+				bv[k] = r.withMarker(vals[i], keys[i])
+			}
+		}
 		var got []int
-		if j-i == 1 {
-			id, err := r.s.Create(ctx, model, vals[i])
+		if len(bv) == 1 {
+			id, err := r.s.Create(ctx, spec.model, bv[0])
 			if err != nil {
-				return nil, fmt.Errorf("create %s: %w", model, err)
+				return nil, fmt.Errorf("create %s: %w", spec.model, err)
 			}
 			got = []int{id}
 		} else {
-			var err error
-			if got, err = r.s.CreateMulti(ctx, model, vals[i:j]); err != nil {
-				return nil, fmt.Errorf("create %d %s: %w", j-i, model, err)
+			if got, err = r.s.CreateMulti(ctx, spec.model, bv); err != nil {
+				return nil, fmt.Errorf("create %d %s: %w", len(bv), spec.model, err)
 			}
 		}
-		copy(ids[i:j], got)
-		idl := make([][]int, j-i)
-		for k := range idl {
-			idl[k] = []int{got[k]}
+		bk := make([]string, len(batch))
+		idl := make([][]int, len(batch))
+		origins := make([]string, len(batch))
+		for k, i := range batch {
+			ids[i], bk[k], idl[k] = got[k], keys[i], []int{got[k]}
+			origins[k] = fmt.Sprint(vals[i]["origin"])
 		}
-		if err := r.mark(keys[i:j], idl); err != nil {
+		if err := r.mark(bk, idl); err != nil {
 			return nil, err
+		}
+		if spec.marked {
+			if err := r.unmark(ctx, spec.model, got, origins); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return ids, nil
@@ -476,7 +505,10 @@ func (r *run) createAll(ctx context.Context, model string, keys []string, vals [
 
 // Apply writes validated records into Odoo, resuming from the journal j,
 // and returns the reply body. On an Odoo failure the journal keeps what
-// was done and the error is returned.
+// was done and the error is returned. j.Attempts counts this attempt
+// (the caller saves it first): above 1, Apply first finds in Odoo the
+// records an earlier attempt created whose ids it could not journal (a
+// reply lost after Odoo committed), so nothing is created twice.
 func (im *Importer) Apply(ctx context.Context, recs []*record, j *store.Plan, o Options) (string, error) {
 	if j.Steps == nil {
 		j.Steps = map[string][]int{}
@@ -484,7 +516,15 @@ func (im *Importer) Apply(ctx context.Context, recs []*record, j *store.Plan, o 
 	if j.Counters == nil {
 		j.Counters = map[string]int{}
 	}
-	r := &run{im: im, o: o, j: j, recs: recs, s: im.S, moByRef: map[string]int{}}
+	if j.Run == "" {
+		j.Run = NewRun()
+	}
+	r := &run{im: im, o: o, j: j, recs: recs, s: im.S, moByRef: map[string]int{}, resume: j.Attempts > 1}
+	if r.resume {
+		if err := r.recoverMarked(ctx); err != nil {
+			return "", err
+		}
+	}
 	if o.Mode == 2 && o.ActualUser != "" {
 		ids, err := im.S.Search(ctx, "res.users", odoo.Domain{odoo.Term("login", "=", o.ActualUser)}, odoo.Query{Limit: 1})
 		if err != nil {
