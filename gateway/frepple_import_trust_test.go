@@ -443,3 +443,44 @@ func TestImportConcurrentPlans(t *testing.T) {
 		t.Errorf("after three concurrent mode-1 plans Odoo holds %s; want one plan's 2 RFQs, 4 lines and 2 MOs", got)
 	}
 }
+
+// Records the addon would write with a wrong or no picking type, or with
+// absurd quantities, are refused with 400 naming the record, and nothing
+// is written; a distribution order between unknown warehouse codes is
+// reported in the reply and skipped, as the addon does (issue #12 item 4).
+func TestImportValidationGaps(t *testing.T) {
+	po := `<operationplan reference="PO-X" ordertype="PO" supplier="Wood Corner 9" start="2026-11-24 10:00:00" end="2026-11-28 10:00:00" quantity="4" location_id="1" item_id="1,5"/>`
+	mo := `<operationplan reference="MO-X" ordertype="MO" operation="FURN_9666 @ My Company (San Francisco) 2" start="2026-11-26 08:00:00" end="2026-11-26 12:00:00" quantity="2" location_id="1" item_id="1,37"><workorder operation="FURN_9666 - Assembly - 2"><resource name="Assembly Line 1" id="1" quantity="1"/></workorder></operationplan>`
+	do := `<operationplan reference="DO-X" ordertype="DO" origin="WH" destination="NOWHERE" start="2026-11-25 08:00:00" quantity="2" item_id="1,5"/>`
+	cases := []struct {
+		name, record string
+		status       int
+		want         string
+	}{
+		{"unknown location_id", strings.Replace(po, `location_id="1"`, `location_id="999"`, 1), 400, `operationplan "PO-X" (line 1): unknown location_id 999`},
+		{"location of another company", strings.Replace(po, `location_id="1"`, `location_id="2"`, 1), 400, `operationplan "PO-X" (line 1): location_id 2 is warehouse "Chicago 1" of My Company (Chicago)`},
+		{"MO in another company's warehouse", strings.Replace(mo, `location_id="1"`, `location_id="2"`, 1), 400, `operationplan "MO-X" (line 1): location_id 2`},
+		{"quantity 0", strings.Replace(po, `quantity="4"`, `quantity="0"`, 1), 400, `operationplan "PO-X" (line 1): bad quantity "0": it must be greater than 0`},
+		{"quantity 1e300", strings.Replace(po, `quantity="4"`, `quantity="1e300"`, 1), 400, `bad quantity "1e300": more than 1e+12`},
+		{"quantity inf", strings.Replace(po, `quantity="4"`, `quantity="inf"`, 1), 400, `bad quantity "inf"`},
+		{"quantity NaN", strings.Replace(po, `quantity="4"`, `quantity="NaN"`, 1), 400, `bad quantity "NaN"`},
+		{"MO quantity 0", strings.Replace(mo, `quantity="2"`, `quantity="0"`, 1), 400, `operationplan "MO-X" (line 1): bad quantity "0"`},
+		{"negative resource quantity", strings.Replace(mo, `quantity="1"/>`, `quantity="-1"/>`, 1), 400, `resource "Assembly Line 1" (line 1): bad quantity "-1"`},
+		{"resource quantity 0 (the bulk export sends none)", strings.Replace(mo, `quantity="1"/>`, `quantity="0"/>`, 1), 200, "Processed 1 uploaded manufacturing orders"},
+		{"DO to an unknown warehouse code, as the addon", do, 200, "Can't find warehouse WH or NOWHERE"},
+	}
+	r := startImportRig(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(r.emu.Journal())
+			// Mode 3: no cleanup, so a rejected plan must write nothing at all.
+			status, body := r.post(t, "3", []byte("<plan><operationplans>"+c.record+"</operationplans></plan>"))
+			if status != c.status || !strings.Contains(body, c.want) {
+				t.Fatalf("status %d body %q, want %d containing %q", status, body, c.status, c.want)
+			}
+			if n := len(r.emu.Journal()) - before; status == 400 && n != 0 {
+				t.Errorf("%d writes to Odoo for a refused plan", n)
+			}
+		})
+	}
+}
