@@ -300,6 +300,10 @@ func proposals(t *testing.T, s *odoo.Session) string {
 	for _, m := range mos {
 		fmt.Fprintf(&b, "mo %d×%v ", m.M2OID("product_id"), m.Float("product_qty"))
 	}
+	wos := searchRead(t, s, "mrp.workorder", odoo.Domain{odoo.Term("production_id", "in", ids(mos))}, "id")
+	for _, w := range searchRead(t, s, "mrp.workorder.secondary.workcenter", odoo.Domain{odoo.Term("workorder_id", "in", ids(wos))}, "workcenter_id") {
+		fmt.Fprintf(&b, "secondary %d ", w.M2OID("workcenter_id"))
+	}
 	picks := searchRead(t, s, "stock.picking", frepple, "origin")
 	moves := searchRead(t, s, "stock.move", odoo.Domain{odoo.Term("picking_id", "in", ids(picks))}, "product_id")
 	fmt.Fprintf(&b, "rfqs %d transfers %d moves %d", len(rfqs), len(picks), len(moves))
@@ -353,11 +357,11 @@ func TestImportRepostOfAnOlderPlan(t *testing.T) {
 	}
 }
 
-// clean is what one import of the golden plan leaves in the emulator.
-func cleanImport(t *testing.T) string {
+// cleanImport is what one import of plan leaves in the emulator.
+func cleanImport(t *testing.T, plan []byte) string {
 	t.Helper()
 	r := startImportRigWith(t, odooemu.MOWorkordersFromRouting)
-	if status, body := r.post(t, "1", r.plan); status != 200 {
+	if status, body := r.post(t, "1", plan); status != 200 {
 		t.Fatalf("%d %s", status, body)
 	}
 	return proposals(t, r.odooSession(t))
@@ -368,7 +372,17 @@ func cleanImport(t *testing.T) string {
 // again: Odoo ends as after one clean import, and no record keeps the
 // import's marker (issue #12 item 3b: orphan RFQs).
 func TestImportLostReply(t *testing.T) {
-	want := cleanImport(t)
+	// The golden plan, with a second workcenter on MO-PROP-1's work order:
+	// Drill Station 1 becomes a secondary workcenter.
+	raw, err := os.ReadFile(filepath.Join(goldenImport, "plan.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := bytes.Replace(raw, []byte(`<resource name="Assembly Line 1" id="1"/>`), []byte(`<resource name="Assembly Line 1" id="1"/><resource name="Drill Station 1" id="2" quantity="1"/>`), 1)
+	want := cleanImport(t, plan)
+	if !strings.Contains(want, "secondary 2 ") {
+		t.Fatalf("the clean import made no secondary workcenter: %s", want)
+	}
 	golden, err := os.ReadFile(filepath.Join(goldenImport, "response.txt"))
 	if err != nil {
 		t.Fatal(err)
@@ -387,6 +401,7 @@ func TestImportLostReply(t *testing.T) {
 		{"transfer created", gatewayTimeout("stock.picking", "create"), 0},
 		{"move created", gatewayTimeout("stock.move", "create"), 0},
 		{"MOs created", gatewayTimeout("mrp.production", "create"), 0},
+		{"secondary workcenter created", gatewayTimeout("mrp.workorder.secondary.workcenter", "create"), 0},
 		// The origin the addon writes comes back after the create; when
 		// that write fails, the resume restores it.
 		{"RFQ origin not restored", odooemu.Fault{Model: "purchase.order", Method: "write", Message: "psycopg2.OperationalError: server closed the connection"}, 0},
@@ -401,11 +416,11 @@ func TestImportLostReply(t *testing.T) {
 			f := c.fault
 			f.Times = 1
 			r.emu.InjectFault(&f)
-			if status, body := r.post(t, "1", r.plan); status != http.StatusBadGateway {
+			if status, body := r.post(t, "1", plan); status != http.StatusBadGateway {
 				t.Fatalf("with the lost reply: %d %s, want 502", status, body)
 			}
 			r.emu.ClearFaults()
-			status, body := r.post(t, "1", r.plan)
+			status, body := r.post(t, "1", plan)
 			if status != 200 || body != string(golden) {
 				t.Fatalf("resumed import: %d %q, want %q", status, body, golden)
 			}
@@ -468,6 +483,8 @@ func TestImportValidationGaps(t *testing.T) {
 		{"negative resource quantity", strings.Replace(mo, `quantity="1"/>`, `quantity="-1"/>`, 1), 400, `resource "Assembly Line 1" (line 1): bad quantity "-1"`},
 		{"resource quantity 0 (the bulk export sends none)", strings.Replace(mo, `quantity="1"/>`, `quantity="0"/>`, 1), 200, "Processed 1 uploaded manufacturing orders"},
 		{"DO to an unknown warehouse code, as the addon", do, 200, "Can't find warehouse WH or NOWHERE"},
+		{"approved purchase line that is gone, as the addon", `<operationplan reference="P00015 - gone" id="P00015 - WH/IN/00007 - 90 - 99999" ordertype="PO" status="confirmed" item="x" supplier="Deco Addict 10" start="2026-11-24 08:00:00" end="2026-11-27 16:00:00" quantity="20" location_id="1" item_id="1,58"/>`,
+			200, "P00015 - gone: "},
 	}
 	r := startImportRig(t)
 	for _, c := range cases {

@@ -21,13 +21,13 @@ type PlanLimits struct {
 	MaxAttrs int // attributes of one element (default 256)
 	// MaxElements bounds the operationplan, workorder and resource
 	// elements a document may hold: the importer keeps them all to
-	// validate the whole plan before its first write (default 400,000,
-	// a few hundred MB).
+	// validate the whole plan before its first write (default 200,000:
+	// about 150 MB of records).
 	MaxElements int
 }
 
 // DefaultPlanLimits are the limits of NewPlanReader.
-var DefaultPlanLimits = PlanLimits{MaxDepth: 32, MaxToken: 1 << 20, MaxAttrs: 256, MaxElements: 400_000}
+var DefaultPlanLimits = PlanLimits{MaxDepth: 32, MaxToken: 1 << 20, MaxAttrs: 256, MaxElements: 200_000}
 
 func (l PlanLimits) withDefaults() PlanLimits {
 	if l.MaxDepth <= 0 {

@@ -102,7 +102,7 @@ func TestPlanReaderRefusesEndlessInput(t *testing.T) {
 		{"attribute", `<plan><operationplans><operationplan reference="`, "x", "element tag longer than"},
 		{"text", "<plan>", "x", "text longer than"},
 		{"comment", "<plan><!--", "<a>", "comment longer than"},
-		{"records", "<plan><operationplans>", "<operationplan/>", "more than 400000"},
+		{"records", "<plan><operationplans>", "<operationplan/>", "more than 200000"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			in := &endless{head: []byte(c.head), unit: []byte(c.unit)}
