@@ -180,12 +180,12 @@ func (s *Server) journalEntry(id, database, company string, mode int, size int64
 		if err != nil {
 			return nil, false, err
 		}
-		head, err := s.store.PlanHead(database, company)
+		head, known, err := s.store.PlanHead(database, company)
 		if err != nil {
 			return nil, false, err
 		}
 		// A file from before heads were kept has none: the entry itself is the latest.
-		if found && (head == id || head == "") {
+		if found && (head == id || !known) {
 			return prev, false, nil
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,40 +16,47 @@ import (
 
 var importMemoryFlag = flag.Bool("import-memory", false, "measure the gateway's peak heap for hostile plan bodies (42 MB of nesting, 1 GB bodies); slow, writes up to 1 GB to the temp dir")
 
-// generated is a body of size bytes: head, then unit repeated, then tail.
+// generated is a body of size bytes: head, then unit repeated, then
+// tail. off counts the bytes read, also while the transport still reads.
 type generated struct {
 	head, unit, tail string
-	size, off        int64
+	size             int64
+	off              atomic.Int64
 }
 
 func (g *generated) Read(p []byte) (int, error) {
-	if g.off >= g.size {
+	off := g.off.Load()
+	if off >= g.size {
 		return 0, io.EOF
 	}
 	k := 0
-	for k < len(p) && g.off < g.size {
+	for k < len(p) && off < g.size {
 		var c int
 		switch tailAt := g.size - int64(len(g.tail)); {
-		case g.off < int64(len(g.head)):
-			c = copy(p[k:], g.head[g.off:])
-		case g.off >= tailAt:
-			c = copy(p[k:], g.tail[g.off-tailAt:])
+		case off < int64(len(g.head)):
+			c = copy(p[k:], g.head[off:])
+		case off >= tailAt:
+			c = copy(p[k:], g.tail[off-tailAt:])
 		default:
-			u := (g.off - int64(len(g.head))) % int64(len(g.unit))
-			c = copy(p[k:min(len(p), k+int(tailAt-g.off))], g.unit[u:])
+			end := len(p)
+			if rest := tailAt - off; rest < int64(end-k) {
+				end = k + int(rest)
+			}
+			c = copy(p[k:end], g.unit[(off-int64(len(g.head)))%int64(len(g.unit)):])
 		}
 		k += c
-		g.off += int64(c)
+		off += int64(c)
 	}
+	g.off.Store(off)
 	return k, nil
 }
 
-// planBody is a planner body of about size bytes whose plan is open
-// followed by unit repeated.
+// planBody is a planner body of size bytes (math.MaxInt64: endless) whose
+// plan is open followed by unit repeated.
 func planBody(size int64, open, unit string) *generated {
-	head := "--" + testBoundary + "\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\n1\r\n--" + testBoundary +
-		"\r\nContent-Disposition: file; name=\"frePPLe plan\"; filename=\"frepple_plan.xml\"\r\nContent-Type: application/xml\r\n\r\n" + open
-	return &generated{head: head, unit: unit, tail: "\n--" + testBoundary + "--\r\n", size: size}
+	full := string(plannerBody(testBoundary, "1", []byte(open)))
+	i := strings.LastIndex(full, "\n--"+testBoundary)
+	return &generated{head: full[:i], unit: unit, tail: full[i:], size: size}
 }
 
 // TestImportPeakMemory posts hostile bodies and reports how far the heap
@@ -91,28 +97,9 @@ func TestImportPeakMemory(t *testing.T) {
 			}
 			req.Header.Set("Content-Type", "multipart/form-data; boundary="+testBoundary)
 			req.SetBasicAuth("admin", c.password)
-			runtime.GC()
-			var base runtime.MemStats
-			runtime.ReadMemStats(&base)
-			var peak atomic.Uint64
-			done := make(chan struct{})
-			go func() {
-				var m runtime.MemStats
-				for {
-					select {
-					case <-done:
-						return
-					case <-time.After(10 * time.Millisecond):
-					}
-					runtime.ReadMemStats(&m)
-					if m.HeapInuse > peak.Load() {
-						peak.Store(m.HeapInuse)
-					}
-				}
-			}()
 			t0 := time.Now()
-			res, err := http.DefaultClient.Do(req)
-			close(done)
+			var res *http.Response
+			rise := heapRise(func() { res, err = http.DefaultClient.Do(req) })
 			if err != nil {
 				t.Fatalf("after %s: %v", time.Since(t0).Round(time.Millisecond), err)
 			}
@@ -123,7 +110,7 @@ func TestImportPeakMemory(t *testing.T) {
 				msg = msg[:90] + "…"
 			}
 			t.Logf("%s: %d %q after %s, %d MB of the body sent; heap in use rose by at most %d MB",
-				c.name, res.StatusCode, msg, time.Since(t0).Round(time.Millisecond), c.body.off>>20, max(0, int64(peak.Load())-int64(base.HeapInuse))>>20)
+				c.name, res.StatusCode, msg, time.Since(t0).Round(time.Millisecond), c.body.off.Load()>>20, rise>>20)
 			if res.StatusCode < 400 || res.StatusCode >= 500 {
 				t.Errorf("status %d, want a 4xx", res.StatusCode)
 			}

@@ -6,19 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/plangate/plangate/fixtures/odooemu"
 	"github.com/plangate/plangate/gateway"
 	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/store"
 )
 
 // drafts counts the draft RFQs and MOs of frePPLe origin in Odoo: what a
@@ -95,35 +96,7 @@ func TestImportBadPlanDeletesNothing(t *testing.T) {
 	}
 }
 
-// planStream is a planner body whose plan part never ends: the form
-// fields, the plan's part header, then endless operationplans. Read
-// counts the bytes the server took.
-type planStream struct {
-	head []byte
-	n    atomic.Int64
-}
-
 const streamRecord = `<operationplan reference="PO-X" ordertype="PO" supplier="Wood Corner 9" start="2026-11-24 10:00:00" end="2026-11-28 10:00:00" quantity="4" location_id="1" item_id="1,5"/>` + "\n"
-
-func newPlanStream(boundary string) *planStream {
-	full := plannerBody(boundary, "1", []byte("<plan><operationplans>\n"))
-	return &planStream{head: full[:bytes.LastIndex(full, []byte("\n--"+boundary))]}
-}
-
-func (p *planStream) Read(b []byte) (int, error) {
-	k := 0
-	for k < len(b) {
-		if len(p.head) > 0 {
-			c := copy(b[k:], p.head)
-			p.head = p.head[c:]
-			k += c
-			continue
-		}
-		k += copy(b[k:], streamRecord[int(p.n.Load()+int64(k))%len(streamRecord):])
-	}
-	p.n.Add(int64(k))
-	return k, nil
-}
 
 // postStream posts body with the planner's headers and credentials.
 func (r *importRig) postStream(t *testing.T, body io.Reader, length int64, user, password string) (int, string, error) {
@@ -169,22 +142,22 @@ func TestImportLoginBeforeBody(t *testing.T) {
 	const maxRead = 32 << 20
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			body := newPlanStream(testBoundary)
+			body := planBody(math.MaxInt64, "<plan><operationplans>\n", streamRecord)
 			status, _, err := r.postStream(t, body, c.length, c.user, c.password)
 			if err != nil {
-				t.Fatalf("no answer: %v (server read %d bytes)", err, body.n.Load())
+				t.Fatalf("no answer: %v (the client wrote %d bytes)", err, body.off.Load())
 			}
 			if status != c.status {
 				t.Errorf("status %d, want %d", status, c.status)
 			}
-			if n := body.n.Load(); n > maxRead {
+			if n := body.off.Load(); n > maxRead {
 				t.Errorf("the client wrote %d bytes of the body before the answer, want at most %d", n, maxRead)
 			}
 		})
 	}
 	// The same endless plan from the right login is read up to the limit: 413.
 	r = startImportRigWith(t, nil)
-	body := newPlanStream(testBoundary)
+	body := planBody(math.MaxInt64, "<plan><operationplans>\n", streamRecord)
 	if status, _, err := r.postStream(t, body, -1, "admin", "admin"); err != nil || status != http.StatusRequestEntityTooLarge {
 		t.Errorf("endless plan with a login: status %d, err %v, want 413", status, err)
 	}
@@ -353,6 +326,20 @@ func TestImportRepostOfAnOlderPlan(t *testing.T) {
 		got := proposals(t, s)
 		if !strings.Contains(got, st.line) || strings.Count(got, "line 5×") != 2 || !strings.Contains(got, "rfqs 2 ") {
 			t.Errorf("%s: Odoo holds %s; want plan %s's two product-5 lines (%s) in 2 RFQs", st.name, got, st.plan, st.line)
+		}
+	}
+	// Dropped from the journal (plangate state --drop-plan), the plan
+	// imported last is imported afresh, and no older one becomes the latest.
+	if _, err := r.st.DropPlan(store.PlanID("odoo17", "My Company (San Francisco)", 1, a)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct {
+		name string
+		file []byte
+	}{{"A after its drop", a}, {"B after A's drop", b}} {
+		before := len(r.emu.Journal())
+		if status, reply := r.post(t, "1", p.file); status != 200 || strings.Contains(reply, "already imported") || len(r.emu.Journal()) == before {
+			t.Errorf("%s: %d %q, want a fresh import", p.name, status, reply)
 		}
 	}
 }

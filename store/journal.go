@@ -127,19 +127,20 @@ func (s *Store) putPlan(tx *bolt.Tx, p *Plan, keys []string) error {
 func headKey(database, company string) []byte { return []byte(database + "\x00" + company) }
 
 // PlanHead returns the id of the plan imported last for a database and
-// company ("" when none is recorded).
-func (s *Store) PlanHead(database, company string) (string, error) {
-	var id string
-	err := s.db.View(func(tx *bolt.Tx) error {
+// company; known is false when none was ever recorded (a file from before
+// heads were kept), and id is "" after that plan was dropped.
+func (s *Store) PlanHead(database, company string) (id string, known bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
 		if b := tx.Bucket([]byte(bucketPlanHeads)); b != nil {
-			id = string(b.Get(headKey(database, company)))
+			v := b.Get(headKey(database, company))
+			id, known = string(v), v != nil
 		}
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("read plan head of %s/%s: %w", database, company, err)
+		return "", false, fmt.Errorf("read plan head of %s/%s: %w", database, company, err)
 	}
-	return id, nil
+	return id, known, nil
 }
 
 // StartPlan begins a fresh import of p: whatever the journal held under
@@ -205,8 +206,9 @@ func (s *Store) Plans(f PlanFilter) ([]Plan, error) {
 var ErrNoPlan = errors.New("no such plan in the journal")
 
 // DropPlan removes the journal entry whose id starts with prefix (at
-// least 6 characters), with its steps, and the head pointing at it: the
-// plan, posted again, is imported afresh. It returns the removed entry.
+// least 6 characters), with its steps; a head naming it then names no
+// plan. The plan, posted again, is imported afresh, and no other is taken
+// for the latest. It returns the removed entry.
 func (s *Store) DropPlan(prefix string) (*Plan, error) {
 	if len(prefix) < 6 {
 		return nil, fmt.Errorf("drop plan %q: give at least 6 characters of its id", prefix)
@@ -238,7 +240,7 @@ func (s *Store) DropPlan(prefix string) (*Plan, error) {
 		}
 		heads := tx.Bucket([]byte(bucketPlanHeads))
 		if key := headKey(dropped.Database, dropped.Company); bytes.Equal(heads.Get(key), match) {
-			return heads.Delete(key)
+			return heads.Put(key, []byte{})
 		}
 		return nil
 	})

@@ -58,7 +58,7 @@ func TestStatePlans(t *testing.T) {
 	if _, ok, _ := st.Plan(stuck.ID); ok {
 		t.Error("the dropped plan is still journaled")
 	}
-	if h, _ := st.PlanHead("odoo17", "SF"); h != "" {
+	if h, _, _ := st.PlanHead("odoo17", "SF"); h != "" {
 		t.Errorf("the head of odoo17/SF still names the dropped plan")
 	}
 	if _, ok, _ := st.Plan(done.ID); !ok {
