@@ -87,7 +87,8 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	// cleanup must see the proposals of the plan before it.
 	unlock, err := s.cfg.Locker.Lock(r.Context(), "plan-import\x00"+c.Database+"\x00"+companyName)
 	if err != nil {
-		s.writeError(w, r, markerImport, &badRequest{Status: statusClientClosed, Msg: "gave up waiting for the import before it: " + err.Error()}, false)
+		// Only the caller's context ends the wait: it went away (499).
+		s.writeError(w, r, markerImport, &badRequest{Status: 499, Msg: "gave up waiting for the import before it: " + err.Error()}, false)
 		return
 	}
 	defer unlock()

@@ -23,20 +23,19 @@ type formPart struct {
 // errTooLarge is answered 413.
 var errTooLarge = &badRequest{Status: http.StatusRequestEntityTooLarge, Msg: "request body exceeds the size limit"}
 
-// statusClientClosed is nginx's 499: the client went away before the
-// answer; nobody reads it, the log says what happened.
-const statusClientClosed = 499
-
-// bodyError classifies a failure to read the request body: it lies with
-// the client's connection, never with the server, so it is no 5xx.
-func bodyError(err error) error {
+// uploadReadError classifies a failure to read a multipart body from the
+// error chain alone, whatever body it came from: it lies with the
+// client's connection, never with the server, so it is no 5xx.
+func uploadReadError(err error) error {
 	switch {
 	case errors.Is(err, errTooLarge):
 		return errTooLarge
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return &badRequest{Status: http.StatusRequestTimeout, Msg: "the upload took longer than the time limit for plan uploads"}
 	}
-	return &badRequest{Status: statusClientClosed, Msg: "the client closed the connection before the whole body was received: " + err.Error()}
+	// nginx's 499: the client went away; nobody reads the answer, the log
+	// says what happened.
+	return &badRequest{Status: 499, Msg: "the client closed the connection before the whole body was received: " + err.Error()}
 }
 
 // multipartBoundary takes the boundary from a Content-Type header the way
@@ -143,7 +142,7 @@ func streamMultipart(r io.Reader, contentType string, limit int64, sink func(for
 	const bufSize = 64 << 10
 	br := bufio.NewReaderSize(r, bufSize)
 	delim := []byte("--" + boundary)
-	readErr := bodyError
+	readErr := uploadReadError
 	preamble := 0 // bytes skipped before the first delimiter
 	// next copies content to w (nil: discard) up to the next delimiter
 	// that starts a line (or the body, when first), consumes the
@@ -276,7 +275,7 @@ func readPartHeader(br *bufio.Reader) (formPart, error) {
 			return p, errBadRequest("multipart part header too long")
 		}
 		if err != nil && err != io.EOF {
-			return p, bodyError(err)
+			return p, uploadReadError(err)
 		}
 		l := bytes.TrimRight(line, "\r\n")
 		if len(l) == 0 {
