@@ -361,19 +361,12 @@ func cleanImport(t *testing.T, plan []byte) string {
 func TestImportLostReply(t *testing.T) {
 	// The golden plan, with a second workcenter on MO-PROP-1's work order:
 	// Drill Station 1 becomes a secondary workcenter.
-	raw, err := os.ReadFile(filepath.Join(goldenImport, "plan.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := bytes.Replace(raw, []byte(`<resource name="Assembly Line 1" id="1"/>`), []byte(`<resource name="Assembly Line 1" id="1"/><resource name="Drill Station 1" id="2" quantity="1"/>`), 1)
+	plan := bytes.Replace(mustRead(t, filepath.Join(goldenImport, "plan.xml")), []byte(`<resource name="Assembly Line 1" id="1"/>`), []byte(`<resource name="Assembly Line 1" id="1"/><resource name="Drill Station 1" id="2" quantity="1"/>`), 1)
 	want := cleanImport(t, plan)
 	if !strings.Contains(want, "secondary 2 ") {
 		t.Fatalf("the clean import made no secondary workcenter: %s", want)
 	}
-	golden, err := os.ReadFile(filepath.Join(goldenImport, "response.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	golden := mustRead(t, filepath.Join(goldenImport, "response.txt"))
 	gatewayTimeout := func(model, method string) odooemu.Fault {
 		return odooemu.Fault{Model: model, Method: method, Status: http.StatusGatewayTimeout, Commit: true}
 	}
@@ -488,4 +481,43 @@ func TestImportValidationGaps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Once the plan is in, a client that hangs up while Odoo is written does
+// not leave the plan half applied: the import goes on to its end, and
+// the plan posted again is a repost.
+func TestImportGoesOnWhenTheClientHangsUp(t *testing.T) {
+	want := cleanImport(t, mustRead(t, filepath.Join(goldenImport, "plan.xml")))
+	r := startImportRigWith(t, odooemu.MOWorkordersFromRouting)
+	// The first MO create answers after a second; the client gives up before.
+	r.emu.InjectFault(&odooemu.Fault{Model: "mrp.production", Method: "create", Delay: time.Second, Times: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	q := url.Values{"database": {"odoo17"}, "company": {"My Company (San Francisco)"}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.gw.URL+"/frepple/xml?"+q.Encode(), bytes.NewReader(plannerBody(testBoundary, "1", r.plan)))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary="+testBoundary)
+	req.SetBasicAuth("admin", "admin")
+	if res, err := http.DefaultClient.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("the client got an answer (%d) before it hung up", res.StatusCode)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(r.log.String(), "plan imported") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := proposals(t, r.odooSession(t)); got != want {
+		t.Errorf("Odoo holds\n %s\nwant the whole plan\n %s", got, want)
+	}
+	if status, body := r.post(t, "1", r.plan); status != 200 || !strings.Contains(body, "already imported") {
+		t.Errorf("the plan posted again: %d %q, want a repost", status, body)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
