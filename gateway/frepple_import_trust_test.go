@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -189,10 +190,13 @@ func TestImportSlowUpload(t *testing.T) {
 	cases := []struct {
 		name   string
 		upload time.Duration // gateway.Config.UploadTimeout
-		status int
+		status []int
 	}{
-		{"slower than the read timeout", time.Minute, http.StatusOK},
-		{"slower than the upload timeout", 400 * time.Millisecond, http.StatusRequestTimeout},
+		{"slower than the read timeout", time.Minute, []int{http.StatusOK}},
+		// net/http cancels the request's context once a read of its
+		// connection fails, and an error path that reads the context
+		// first answers 499 for it: a client failure either way.
+		{"slower than the upload timeout", 400 * time.Millisecond, []int{http.StatusRequestTimeout, 499}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -204,8 +208,8 @@ func TestImportSlowUpload(t *testing.T) {
 			if err != nil {
 				t.Fatalf("no answer: %v", err)
 			}
-			if status != c.status {
-				t.Fatalf("status %d (%q), want %d", status, reply, c.status)
+			if !slices.Contains(c.status, status) {
+				t.Fatalf("status %d (%q), want one of %d", status, reply, c.status)
 			}
 			if strings.Contains(r.log.String(), "level=ERROR") {
 				t.Errorf("an ERROR was logged:\n%s", r.log.String())
