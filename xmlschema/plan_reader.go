@@ -168,6 +168,18 @@ type encodingError string
 
 func (e encodingError) Error() string { return fmt.Sprintf("unsupported XML encoding %q", string(e)) }
 
+// CharsetReader decodes documents declared in another encoding than UTF-8
+// (encoding="ISO-8859-1", "windows-1252", ...), as the addon's lxml parser
+// does; names are those of the WHATWG encoding standard. It fits
+// encoding/xml's Decoder.CharsetReader.
+func CharsetReader(label string, input io.Reader) (io.Reader, error) {
+	enc, err := htmlindex.Get(label)
+	if err != nil {
+		return nil, encodingError(label)
+	}
+	return transform.NewReader(input, enc.NewDecoder()), nil
+}
+
 // utf16Error is a document declared UTF-16 whose bytes are not: its
 // declaration was readable as ASCII.
 type utf16Error string
@@ -176,18 +188,7 @@ func (e utf16Error) Error() string {
 	return fmt.Sprintf("the document declares encoding %q but is not UTF-16 (it has no byte order mark)", string(e))
 }
 
-// charsetReader decodes plans declared in another encoding than UTF-8
-// (encoding="ISO-8859-1", "windows-1252", ...), as the addon's lxml parser
-// does; names are those of the WHATWG encoding standard.
-func charsetReader(label string, input io.Reader) (io.Reader, error) {
-	enc, err := htmlindex.Get(label)
-	if err != nil {
-		return nil, encodingError(label)
-	}
-	return transform.NewReader(input, enc.NewDecoder()), nil
-}
-
-// charsetReader is charsetReader knowing whether the input was UTF-16:
+// charsetReader is CharsetReader knowing whether the input was UTF-16:
 // then it is decoded already, otherwise a UTF-16 label is a lie.
 func (p *PlanReader) charsetReader(label string, input io.Reader) (io.Reader, error) {
 	if enc, err := htmlindex.Get(label); err == nil && isUTF16(enc) {
@@ -196,7 +197,7 @@ func (p *PlanReader) charsetReader(label string, input io.Reader) (io.Reader, er
 		}
 		return nil, utf16Error(label)
 	}
-	return charsetReader(label, input)
+	return CharsetReader(label, input)
 }
 
 func isUTF16(enc encoding.Encoding) bool {
