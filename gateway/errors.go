@@ -134,7 +134,9 @@ type failure struct {
 // failed), else the request id to find it in the log.
 func classify(r *http.Request, err error, disclose bool) failure {
 	status := statusFor(err)
-	if errors.Is(r.Context().Err(), context.Canceled) {
+	// A read deadline that ran out cancels the context too, but the client
+	// is still there to be told 408.
+	if errors.Is(r.Context().Err(), context.Canceled) && status != http.StatusRequestTimeout {
 		status = statusClientClosed
 	}
 	f := failure{status: status}
