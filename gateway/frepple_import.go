@@ -135,7 +135,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 			s.logFrom(ctx).Error("save plan journal", "plan", id, "err", serr)
 		}
 		// An Odoo fault midway: 502 whatever its kind, the journal has the rest.
-		s.writeError(w, r, markerImport, &badRequest{Status: http.StatusBadGateway, Msg: err.Error()}, s.disclose(c))
+		s.writeError(w, r, markerImport, &badRequest{Status: http.StatusBadGateway, Msg: err.Error(), Err: err}, s.disclose(c))
 		return
 	}
 	j.Status, j.Reply, j.Updated = store.PlanDone, reply, s.now()

@@ -167,9 +167,13 @@ func TestImportOversized(t *testing.T) {
 func TestImportResumeAfterFault(t *testing.T) {
 	r := startImportRig(t)
 	r.emu.InjectFault(&odooemu.Fault{Model: "mrp.production", Method: "create", Message: "psycopg2.OperationalError: server closed the connection"})
-	status, _ := r.post(t, "1", r.plan)
+	status, page := r.post(t, "1", r.plan)
 	if status != http.StatusBadGateway {
 		t.Fatalf("status %d, want 502", status)
+	}
+	// The page says what failed in Odoo (the exception class and the call).
+	if want := "Odoo failed: psycopg2.OperationalError in execute_kw create mrp.production"; !strings.Contains(page, want) {
+		t.Errorf("502 page lacks %q:\n%s", want, page)
 	}
 	before := len(r.emu.Journal())
 	r.emu.ClearFaults()
