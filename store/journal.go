@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -18,9 +20,15 @@ const (
 	// so that recording a step writes that step only, not the whole
 	// journal (a plan of 100k records has 100k steps).
 	bucketPlanSteps = "plan_steps"
+	// bucketPlanHeads maps database NUL company → the id of the plan
+	// imported last for them: a repost is a duplicate of that plan only.
+	bucketPlanHeads = "plan_heads"
 )
 
-var plansB = top(bucketPlans)
+var (
+	plansB     = top(bucketPlans)
+	planHeadsB = top(bucketPlanHeads)
+)
 
 // stepsB is the bucket of one plan's steps.
 func stepsB(id string) bucket { return bucket{bucketPlanSteps, id} }
@@ -32,7 +40,7 @@ func stepsB(id string) bucket { return bucket{bucketPlanSteps, id} }
 const stepGroupPrefix = "\x00group\x00"
 
 func init() {
-	registerBuckets(bucketPlans, bucketPlanSteps)
+	registerBuckets(bucketPlans, bucketPlanSteps, bucketPlanHeads)
 	registerNested(bucketPlanSteps)
 	registerLarge(bucketPlans, bucketPlanSteps) // replies with many messages; a step of many ids
 }
@@ -67,6 +75,13 @@ type Plan struct {
 	Counters map[string]int `json:"counters,omitempty"`
 	// Messages are per-record error lines of the reply.
 	Messages []string `json:"messages,omitempty"`
+	// Run identifies this import of the plan (a new one each time it is
+	// imported afresh, kept across resumes); records created in Odoo carry
+	// it until their ids are journaled, so a resume finds the records of a
+	// create whose reply was lost.
+	Run string `json:"run,omitempty"`
+	// Attempts counts the times the plan was applied (first try and resumes).
+	Attempts int `json:"attempts,omitempty"`
 }
 
 // PlanID is the id of a posted plan: SHA-256 of database, company, mode
@@ -178,6 +193,147 @@ func (s *Store) SavePlanSteps(p *Plan, keys []string) error {
 		}
 	}
 	return nil
+}
+
+func headKey(database, company string) []byte { return []byte(database + "\x00" + company) }
+
+// PlanHead returns the id of the plan imported last for a database and
+// company; known is false when none was ever recorded (a file from before
+// heads were kept), and id is "" after that plan was dropped.
+func (s *Store) PlanHead(database, company string) (id string, known bool, err error) {
+	err = s.kv.view(func(r reader) error {
+		v, err := r.get(planHeadsB, headKey(database, company))
+		id, known = string(v), v != nil
+		return err
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("read plan head of %s/%s: %w", database, company, err)
+	}
+	return id, known, nil
+}
+
+// StartPlan begins a fresh import of p: whatever the journal held under
+// its id (an earlier import of the same bytes) is replaced, and p becomes
+// the head of its database and company, in one transaction (steps p
+// already carries follow in their own, as SavePlanSteps writes them).
+func (s *Store) StartPlan(p *Plan) error {
+	head := *p
+	head.Steps = nil
+	headData, err := json.Marshal(&head)
+	if err != nil {
+		return fmt.Errorf("start plan %s: %w", p.ID, err)
+	}
+	err = s.kv.update(func(tx txn) error {
+		if err := tx.delBucket(stepsB(p.ID)); err != nil {
+			return err
+		}
+		if err := tx.put(planHeadsB, headKey(p.Database, p.Company), []byte(p.ID)); err != nil {
+			return err
+		}
+		return tx.put(plansB, []byte(p.ID), headData)
+	})
+	if err != nil {
+		return fmt.Errorf("start plan %s: %w", p.ID, err)
+	}
+	if len(p.Steps) == 0 {
+		return nil
+	}
+	return s.SavePlanSteps(p, sortedKeys(p.Steps))
+}
+
+func sortedKeys(m map[string][]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// PlanFilter selects journal entries; empty fields match all.
+type PlanFilter struct {
+	Database, Company string
+	Limit             int // 0: all
+}
+
+// Plans lists journal entries without their steps, the most recently
+// updated first.
+func (s *Store) Plans(f PlanFilter) ([]Plan, error) {
+	var out []Plan
+	err := s.kv.view(func(r reader) error {
+		out = out[:0]
+		return r.scan(plansB, scanSpec{}, func(k, v []byte) error {
+			var p Plan
+			if err := jsonUnmarshal(v, &p); err != nil {
+				return fmt.Errorf("decode plan %s: %w", k, err)
+			}
+			if (f.Database == "" || p.Database == f.Database) && (f.Company == "" || p.Company == f.Company) {
+				out = append(out, p)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list plans: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Updated.After(out[j].Updated) })
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+// ErrNoPlan is returned by DropPlan when no entry has the id.
+var ErrNoPlan = errors.New("no such plan in the journal")
+
+// DropPlan removes the journal entry whose id starts with prefix (at
+// least 6 characters), with its steps; a head naming it then names no
+// plan. The plan, posted again, is imported afresh, and no other is taken
+// for the latest. It returns the removed entry.
+func (s *Store) DropPlan(prefix string) (*Plan, error) {
+	if len(prefix) < 6 {
+		return nil, fmt.Errorf("drop plan %q: give at least 6 characters of its id", prefix)
+	}
+	var dropped Plan
+	err := s.kv.update(func(tx txn) error {
+		dropped = Plan{}
+		var match []byte
+		err := tx.scan(plansB, scanSpec{prefix: []byte(prefix)}, func(k, v []byte) error {
+			if match != nil {
+				return fmt.Errorf("drop plan %q: the prefix matches more than one plan", prefix)
+			}
+			match = append([]byte(nil), k...)
+			if err := jsonUnmarshal(v, &dropped); err != nil {
+				return fmt.Errorf("decode plan %s: %w", k, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if match == nil {
+			return fmt.Errorf("drop plan %q: %w", prefix, ErrNoPlan)
+		}
+		if err := tx.del(plansB, match); err != nil {
+			return err
+		}
+		if err := tx.delBucket(stepsB(string(match))); err != nil {
+			return err
+		}
+		key := headKey(dropped.Database, dropped.Company)
+		head, err := tx.get(planHeadsB, key)
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(head, match) {
+			return tx.put(planHeadsB, key, []byte{})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &dropped, nil
 }
 
 // unrecordedSteps drops from keys (with their encoded steps) those the

@@ -12,7 +12,8 @@ import (
 // layer existed: a bucket path is nested bbolt buckets.
 type boltKV struct {
 	db    *bolt.DB
-	locks *memLocker
+	locks LocalLocker
+	elect localElector
 }
 
 func (k *boltKV) view(fn func(reader) error) error {
@@ -30,9 +31,9 @@ func (k *boltKV) ping(context.Context) error { return nil }
 
 // locker: the file is locked to one process, so locks in memory serialise
 // everything that shares it.
-func (k *boltKV) locker() Locker { return k.locks }
+func (k *boltKV) locker() Locker { return &k.locks }
 
-func (k *boltKV) elector() Elector { return k.locks }
+func (k *boltKV) elector() Elector { return &k.elect }
 
 func (k *boltKV) close() error { return k.db.Close() }
 

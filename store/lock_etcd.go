@@ -88,7 +88,14 @@ func leaseBound(ctx context.Context, s *concurrency.Session) (context.Context, c
 	return h, func() { cancel(context.Canceled) }
 }
 
-func (l *etcdLocks) Lock(ctx context.Context, key string) (context.Context, func(), error) {
+// Lock implements Locker.
+func (l *etcdLocks) Lock(ctx context.Context, key string) (func(), error) {
+	_, unlock, err := l.Hold(ctx, key)
+	return unlock, err
+}
+
+// Hold implements Holder: the lock is etcd's mutex on this replica's lease.
+func (l *etcdLocks) Hold(ctx context.Context, key string) (context.Context, func(), error) {
 	s, err := l.session(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("lock %s: %w", key, err)
@@ -97,8 +104,10 @@ func (l *etcdLocks) Lock(ctx context.Context, key string) (context.Context, func
 	if err := m.Lock(ctx); err != nil {
 		return nil, nil, acquireError(ctx, "lock "+key, err)
 	}
-	h, release := l.held(ctx, s, m.Unlock)
-	return h, release, nil
+	// lost outlives the wait's ctx: work under the lock may go on after
+	// the caller that waited has gone.
+	lost, release := l.held(context.Background(), s, m.Unlock)
+	return lost, release, nil
 }
 
 // held is the work context of a lock or leadership of session s, and

@@ -148,7 +148,7 @@ func Open(path string, o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
-	s := &Store{kv: &boltKV{db: db, locks: newMemLocker()}, path: path, db: db}
+	s := &Store{kv: &boltKV{db: db}, path: path, db: db}
 	if o.ReadOnly {
 		if err := s.checkVersion(); err != nil {
 			db.Close()

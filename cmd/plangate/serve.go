@@ -96,6 +96,7 @@ func gatewayServer(ctx context.Context, cfg *Config, log *slog.Logger) (*gateway
 		ServiceLogin:         cfg.Odoo.ServiceLogin,
 		ServicePassword:      cfg.Odoo.ServicePassword,
 		MaxBodyBytes:         cfg.Limits.MaxBody,
+		UploadTimeout:        cfg.Limits.UploadTimeout,
 		MaxConcurrentExports: cfg.Limits.MaxConcurrentExports,
 		Now:                  now,
 		Modes:                cfg.Export.Modes,
