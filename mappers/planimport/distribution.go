@@ -44,6 +44,13 @@ func (r *run) distribution(ctx context.Context) error {
 	if len(dos) == 0 {
 		return nil
 	}
+	var routed map[*record]bool // DOs written along a route (resupply.go)
+	if r.o.ResupplyPickings {
+		var err error
+		if routed, err = r.resupplyPickings(ctx, dos); err != nil || len(routed) == len(dos) {
+			return err
+		}
+	}
 	stockLoc, err := r.stockLocations(ctx)
 	if err != nil {
 		return err
@@ -67,6 +74,9 @@ func (r *run) distribution(ctx context.Context) error {
 	var order []*transfer
 	byPair := map[string]*transfer{}
 	for n, rec := range dos {
+		if routed[rec] {
+			continue
+		}
 		o, d := rec.Attr("origin"), rec.Attr("destination")
 		ow, err := warehouse(o)
 		if err != nil {
