@@ -15,7 +15,8 @@ import (
 // location to another's, through transit. The route must apply to the
 // product: set on it, on its category or a parent category, or on the
 // receiving warehouse. Per item and pair the route Odoo prefers is used
-// (lowest sequence, then id): the lead time is the sum of its rules'
+// (on the product or its categories before the warehouse's, then lowest
+// sequence, then id): the lead time is the sum of its rules'
 // delays in days, the priority its sequence + 1, since frePPLe does not
 // use a distribution of priority 0 and Odoo's resupply routes have
 // sequence 0.
@@ -86,7 +87,7 @@ func (r *run) writeItemDistributions() error {
 	n := 0
 	for _, id := range products {
 		it := m.items[id]
-		for _, c := range resupply.Choose(chains, sequence, func(c resupply.Chain) bool { return a.Applies(c.Route, it.TmplID, c.To) }) {
+		for _, c := range resupply.Choose(chains, sequence, func(c resupply.Chain) int { return a.Tier(c.Route, it.TmplID, c.To) }) {
 			from, okFrom := m.warehouses[c.From]
 			to, okTo := m.warehouses[c.To]
 			if !okFrom || !okTo {

@@ -104,6 +104,21 @@ func create(t *testing.T, s *odoo.Session, model string, vals map[string]any) in
 	return id
 }
 
+// expressRoute makes by hand a route WH → SJ set on Office Chair
+// (template 5), of the given sequence, whose two rules take no time.
+func expressRoute(t *testing.T, s *odoo.Session, sequence int) {
+	t.Helper()
+	express := create(t, s, "stock.route", map[string]any{"name": "Express WH → SJ", "sequence": sequence, "product_selectable": true,
+		"product_ids": []any{[]any{4, 5}}, "company_id": 1})
+	for _, r := range []map[string]any{
+		{"name": "WH: Stock → Inter-warehouse transit", "location_src_id": 8, "location_dest_id": 13, "picking_type_id": 2, "procure_method": "make_to_stock", "warehouse_id": 1},
+		{"name": "SJ: Inter-warehouse transit → Stock", "location_src_id": 13, "location_dest_id": 302, "picking_type_id": 21, "procure_method": "make_to_order", "warehouse_id": 5, "propagate_warehouse_id": 1},
+	} {
+		r["route_id"], r["action"], r["auto"], r["company_id"] = express, "pull", "manual", 1
+		create(t, s, "stock.rule", r)
+	}
+}
+
 // TestItemDistributions exports, with the extension, the routes that move
 // products between warehouses as Odoo has them after what a user does in
 // Odoo (writes over XML-RPC to the emulator).
@@ -137,17 +152,23 @@ func TestItemDistributions(t *testing.T) {
 		}, false, nil},
 		{"the preferred route per item: lowest sequence", func(t *testing.T, s *odoo.Session) {
 			write(t, s, "stock.route", 15, map[string]any{"sequence": 7})
-			express := create(t, s, "stock.route", map[string]any{"name": "Express WH → SJ", "sequence": 3, "product_selectable": true,
-				"product_ids": []any{[]any{4, 5}}, "company_id": 1})
-			for _, r := range []map[string]any{
-				{"name": "WH: Stock → Inter-warehouse transit", "location_src_id": 8, "location_dest_id": 13, "picking_type_id": 2, "procure_method": "make_to_stock", "warehouse_id": 1},
-				{"name": "SJ: Inter-warehouse transit → Stock", "location_src_id": 13, "location_dest_id": 302, "picking_type_id": 21, "procure_method": "make_to_order", "warehouse_id": 5, "propagate_warehouse_id": 1},
-			} {
-				r["route_id"], r["action"], r["auto"], r["company_id"] = express, "pull", "manual", 1
-				create(t, s, "stock.rule", r)
-			}
+			expressRoute(t, s, 3)
 		}, false, func([]string) []string {
 			return []string{"FURN_7777 WH→SJ P0D 4", "FURN_8888 WH→SJ P2D 8", "FURN_9999 WH→SJ P2D 8"}
+		}},
+		{"a route on the product before one on the warehouse, whatever their sequences", func(t *testing.T, s *odoo.Session) {
+			write(t, s, "stock.route", 15, map[string]any{"product_ids": []any{[]any{5}}, "categ_ids": []any{[]any{5}}, "warehouse_ids": []any{[]any{4, 5}}})
+			expressRoute(t, s, 9)
+		}, false, func(items []string) []string {
+			var out []string
+			for _, it := range items {
+				if it == "FURN_7777" {
+					out = append(out, it+" WH→SJ P0D 10")
+				} else {
+					out = append(out, it+" WH→SJ P2D 1")
+				}
+			}
+			return out
 		}},
 		{"also resupplied from Chicago 1, another company", func(t *testing.T, s *odoo.Session) {
 			write(t, s, "stock.warehouse", 5, map[string]any{"resupply_wh_ids": []any{[]any{4, 2}}})

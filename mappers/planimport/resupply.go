@@ -22,8 +22,8 @@ import (
 // and consecutive moves are chained (move_dest_ids / move_orig_ids) as
 // Odoo chains a move to the one it was procured for. The route is the
 // one the export wrote the item distribution from: among those that
-// apply to the product (on it, its category or the receiving warehouse),
-// the lowest sequence.
+// apply to the product (on it or its category before those on the
+// receiving warehouse), the lowest sequence.
 //
 // DOs of one route and pair of warehouses share their pickings, as the
 // addon's DOs of one pair share a transfer; quantities of a product add
@@ -137,8 +137,11 @@ func (r *run) planShipments(ctx context.Context, dos []*record) ([]*shipment, ma
 	for n, rec := range dos {
 		from, to := byCode[rec.Attr("origin")], byCode[rec.Attr("destination")]
 		tmpl := a.productTemplate[rec.Product]
-		choice := resupply.Choose(chains, sequence, func(c resupply.Chain) bool {
-			return c.From == from && c.To == to && a.Applies(c.Route, tmpl, to)
+		choice := resupply.Choose(chains, sequence, func(c resupply.Chain) int {
+			if c.From != from || c.To != to {
+				return resupply.NotApplicable
+			}
+			return a.Tier(c.Route, tmpl, to)
 		})
 		if len(choice) == 0 {
 			continue

@@ -135,26 +135,34 @@ func Chains(rules []Rule, warehouseOf func(location int) int) []Chain {
 
 // Choose keeps, for each pair of warehouses, the chain of the preferred
 // route among those that apply, and returns them most preferred first.
-// Odoo prefers rules of the route with the lowest sequence (then the
-// lowest id); sequence holds the routes that may be used (active ones):
-// chains of other routes are dropped.
-func Choose(chains []Chain, sequence map[int]int, applies func(Chain) bool) []Chain {
-	var ok []Chain
+// tier says how a chain's route applies (Applicability.Tier; negative:
+// not at all). Odoo looks for a rule in the product's routes before the
+// warehouse's, and among routes of one tier prefers the lowest sequence
+// (then the lowest id); sequence holds the routes that may be used
+// (active ones): chains of other routes are dropped.
+func Choose(chains []Chain, sequence map[int]int, tier func(Chain) int) []Chain {
+	type ranked struct {
+		Chain
+		tier int
+	}
+	var ok []ranked
 	for _, c := range chains {
-		if _, active := sequence[c.Route]; active && applies(c) {
-			ok = append(ok, c)
+		if _, active := sequence[c.Route]; active {
+			if t := tier(c); t >= 0 {
+				ok = append(ok, ranked{c, t})
+			}
 		}
 	}
-	slices.SortStableFunc(ok, func(a, b Chain) int {
-		return cmp.Or(cmp.Compare(sequence[a.Route], sequence[b.Route]), cmp.Compare(a.Route, b.Route))
+	slices.SortStableFunc(ok, func(a, b ranked) int {
+		return cmp.Or(cmp.Compare(a.tier, b.tier), cmp.Compare(sequence[a.Route], sequence[b.Route]), cmp.Compare(a.Route, b.Route))
 	})
 	seen := map[[2]int]bool{}
-	out := ok[:0]
+	var out []Chain
 	for _, c := range ok {
 		k := [2]int{c.From, c.To}
 		if !seen[k] {
 			seen[k] = true
-			out = append(out, c)
+			out = append(out, c.Chain)
 		}
 	}
 	return out
@@ -173,20 +181,29 @@ type Applicability struct {
 	WarehouseRoutes  map[int][]int // stock.warehouse id → route_ids
 }
 
-// Applies reports whether route applies to the template when warehouse
-// needs it.
-func (a Applicability) Applies(route, template, warehouse int) bool {
-	if slices.Contains(a.TemplateRoutes[template], route) || slices.Contains(a.WarehouseRoutes[warehouse], route) {
-		return true
+// Tiers of Applicability.Tier, in Odoo's order of search.
+const (
+	ProductRoute   = 0  // on the product, its category or a parent category
+	WarehouseRoute = 1  // only on the warehouse that needs the product
+	NotApplicable  = -1 // neither
+)
+
+// Tier says how route applies to the template when warehouse needs it.
+func (a Applicability) Tier(route, template, warehouse int) int {
+	if slices.Contains(a.TemplateRoutes[template], route) {
+		return ProductRoute
 	}
 	seen := map[int]bool{}
 	for c := a.TemplateCategory[template]; c != 0 && !seen[c]; c = a.CategoryParent[c] {
 		seen[c] = true
 		if slices.Contains(a.CategoryRoutes[c], route) {
-			return true
+			return ProductRoute
 		}
 	}
-	return false
+	if slices.Contains(a.WarehouseRoutes[warehouse], route) {
+		return WarehouseRoute
+	}
+	return NotApplicable
 }
 
 // Routes lists the routes of the chains, each once, in order.

@@ -73,47 +73,69 @@ func TestChoose(t *testing.T) {
 	c := func(route, from, to int) resupply.Chain { return resupply.Chain{Route: route, From: from, To: to} }
 	all := []resupply.Chain{c(15, 1, 5), c(16, 1, 5), c(17, 4, 5), c(18, 1, 4), c(19, 1, 5)}
 	seq := map[int]int{15: 10, 16: 0, 17: 3, 19: 0} // 18 is archived
+	every := func(resupply.Chain) int { return resupply.ProductRoute }
 	for _, tc := range []struct {
-		name    string
-		applies func(resupply.Chain) bool
-		want    string
+		name string
+		tier func(resupply.Chain) int
+		want string
 	}{
-		{"every route applies: one chain per pair", func(resupply.Chain) bool { return true }, "[{16 1 5 []} {17 4 5 []}]"},
-		{"the preferred route does not apply", func(c resupply.Chain) bool { return c.Route != 16 }, "[{19 1 5 []} {17 4 5 []}]"},
-		{"only a later route applies", func(c resupply.Chain) bool { return c.Route == 15 }, "[{15 1 5 []}]"},
-		{"none", func(resupply.Chain) bool { return false }, "[]"},
+		{"every route applies: one chain per pair, lowest sequence then id", every, "[{16 1 5 []} {17 4 5 []}]"},
+		{"the preferred route does not apply", func(c resupply.Chain) int {
+			if c.Route == 16 {
+				return resupply.NotApplicable
+			}
+			return resupply.ProductRoute
+		}, "[{19 1 5 []} {17 4 5 []}]"},
+		{"a product's route before the warehouse's, whatever the sequence", func(c resupply.Chain) int {
+			if c.Route == 15 {
+				return resupply.ProductRoute
+			}
+			return resupply.WarehouseRoute
+		}, "[{15 1 5 []} {17 4 5 []}]"},
+		{"only a later route applies", func(c resupply.Chain) int {
+			if c.Route == 15 {
+				return resupply.WarehouseRoute
+			}
+			return resupply.NotApplicable
+		}, "[{15 1 5 []}]"},
+		{"none", func(resupply.Chain) int { return resupply.NotApplicable }, "[]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := fmt.Sprint(resupply.Choose(append([]resupply.Chain(nil), all...), seq, tc.applies)); got != tc.want {
+			in := append([]resupply.Chain(nil), all...)
+			if got := fmt.Sprint(resupply.Choose(in, seq, tc.tier)); got != tc.want {
 				t.Errorf("Choose = %s, want %s", got, tc.want)
+			}
+			if fmt.Sprint(in) != fmt.Sprint(all) {
+				t.Errorf("Choose changed its input: %v", in)
 			}
 		})
 	}
 }
 
-func TestApplies(t *testing.T) {
+func TestTier(t *testing.T) {
 	a := resupply.Applicability{
 		TemplateRoutes:   map[int][]int{1: {15}, 2: {8}},
 		TemplateCategory: map[int]int{1: 3, 2: 4, 3: 7},
 		CategoryRoutes:   map[int][]int{1: {16}, 4: {17}},
 		CategoryParent:   map[int]int{4: 2, 2: 1, 7: 8, 8: 7}, // 7 and 8 loop
-		WarehouseRoutes:  map[int][]int{5: {18}},
+		WarehouseRoutes:  map[int][]int{5: {18, 15}},
 	}
 	for _, c := range []struct {
 		route, template, warehouse int
-		want                       bool
+		want                       int
 	}{
-		{15, 1, 1, true},  // the product's own route
-		{15, 2, 1, false}, // another product's
-		{17, 2, 1, true},  // its category's
-		{16, 2, 1, true},  // a grandparent category's
-		{16, 1, 1, false}, // category 3 has no parent
-		{18, 1, 5, true},  // the receiving warehouse's
-		{18, 1, 1, false}, // another warehouse's
-		{16, 3, 1, false}, // a category loop ends
+		{15, 1, 1, resupply.ProductRoute},   // the product's own route
+		{15, 1, 5, resupply.ProductRoute},   // on the product and the warehouse: the product's
+		{15, 2, 1, resupply.NotApplicable},  // another product's
+		{17, 2, 1, resupply.ProductRoute},   // its category's
+		{16, 2, 1, resupply.ProductRoute},   // a grandparent category's
+		{16, 1, 1, resupply.NotApplicable},  // category 3 has no parent
+		{18, 1, 5, resupply.WarehouseRoute}, // the receiving warehouse's
+		{18, 1, 1, resupply.NotApplicable},  // another warehouse's
+		{16, 3, 1, resupply.NotApplicable},  // a category loop ends
 	} {
-		if got := a.Applies(c.route, c.template, c.warehouse); got != c.want {
-			t.Errorf("Applies(route %d, template %d, warehouse %d) = %v, want %v", c.route, c.template, c.warehouse, got, c.want)
+		if got := a.Tier(c.route, c.template, c.warehouse); got != c.want {
+			t.Errorf("Tier(route %d, template %d, warehouse %d) = %v, want %v", c.route, c.template, c.warehouse, got, c.want)
 		}
 	}
 }
