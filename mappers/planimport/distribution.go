@@ -149,19 +149,13 @@ func (r *run) distribution(ctx context.Context) error {
 	for i, t := range pending {
 		t.id = ids[i]
 	}
-	names := map[int]string{}
-	if len(order) > 0 {
-		pids := make([]int, len(order))
-		for i, t := range order {
-			pids[i] = t.id
-		}
-		recs, err := r.s.Read(ctx, "stock.picking", pids, odoo.Query{Fields: []string{"name"}})
-		if err != nil {
-			return fmt.Errorf("read transfer names: %w", err)
-		}
-		for _, p := range recs {
-			names[p.ID()] = p.String("name")
-		}
+	pids := make([]int, len(order))
+	for i, t := range order {
+		pids[i] = t.id
+	}
+	names, err := r.pickingNames(ctx, pids)
+	if err != nil {
+		return err
 	}
 	keys, vals = nil, nil
 	for _, t := range order {
@@ -180,6 +174,22 @@ func (r *run) distribution(ctx context.Context) error {
 	}
 	_, err = r.createAll(ctx, "stock.move", keys, vals)
 	return err
+}
+
+// pickingNames reads the names Odoo gave new pickings (its sequence).
+func (r *run) pickingNames(ctx context.Context, ids []int) (map[int]string, error) {
+	names := map[int]string{}
+	if len(ids) == 0 {
+		return names, nil
+	}
+	recs, err := r.s.Read(ctx, "stock.picking", ids, odoo.Query{Fields: []string{"name"}})
+	if err != nil {
+		return nil, fmt.Errorf("read picking names: %w", err)
+	}
+	for _, p := range recs {
+		names[p.ID()] = p.String("name")
+	}
+	return names, nil
 }
 
 // stockLocations maps warehouse id → its stock location (lot_stock_id;

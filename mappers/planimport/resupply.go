@@ -296,13 +296,9 @@ func (r *run) createPickings(ctx context.Context, ships []*shipment) error {
 	for _, sh := range ships {
 		all = append(all, sh.pickings...)
 	}
-	recs, err := r.s.Read(ctx, "stock.picking", all, odoo.Query{Fields: []string{"name"}})
+	names, err := r.pickingNames(ctx, all)
 	if err != nil {
-		return fmt.Errorf("read picking names: %w", err)
-	}
-	names := map[int]string{}
-	for _, p := range recs {
-		names[p.ID()] = p.String("name")
+		return err
 	}
 	for _, sh := range ships {
 		for k, id := range sh.pickings {
