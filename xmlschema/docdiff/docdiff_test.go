@@ -421,7 +421,7 @@ func TestItemDistributionsKeyedByItem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []diff{{"item distributions", docdiff.KindAttribute,
+	want := []diff{{"itemdistributions", docdiff.KindAttribute,
 		`itemdistributions/itemdistribution[item/@name="varnish"][origin/@name="WH"][destination/@name="SJ"]/@leadtime`, "P2D", "P3D"}}
 	if got := summarise(r.Differences); !slices.Equal(got, want) {
 		t.Errorf("differences:\n got %q\nwant %q", got, want)
