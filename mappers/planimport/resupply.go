@@ -285,7 +285,7 @@ func (r *run) createPickings(ctx context.Context, ships []*shipment) error {
 				"scheduled_date": date.Format(odooTime), "move_type": "direct", "origin": sh.origin})
 		}
 	}
-	ids, err := r.createAll(ctx, "stock.picking", keys, vals)
+	ids, err := r.createAll(ctx, createSpec{model: "stock.picking", marked: true}, keys, vals)
 	if err != nil {
 		return err
 	}
@@ -309,9 +309,10 @@ func (r *run) createPickings(ctx context.Context, ships []*shipment) error {
 }
 
 // createGroups gives each shipment its procurement group, named after its
-// first picking. A group has no origin to carry a resume marker, so a
-// group not journaled is first looked for by that name: an earlier
-// attempt may have created it and lost the reply.
+// first picking. A group has no origin to carry the run's marker
+// (resume.go), so on a resume a group not journaled is first looked for
+// by that name: the earlier attempt may have created it and lost the
+// reply.
 func (r *run) createGroups(ctx context.Context, ships []*shipment) error {
 	var pending []*shipment
 	var names []any
@@ -326,6 +327,9 @@ func (r *run) createGroups(ctx context.Context, ships []*shipment) error {
 	if len(pending) == 0 {
 		return nil
 	}
+	if !r.resume {
+		return r.newGroups(ctx, pending)
+	}
 	found, err := r.s.SearchRead(ctx, "procurement.group", odoo.Domain{odoo.Term("name", "in", names)}, odoo.Query{Fields: []string{"name"}, Order: "id"})
 	if err != nil {
 		return fmt.Errorf("find procurement groups: %w", err)
@@ -336,8 +340,7 @@ func (r *run) createGroups(ctx context.Context, ships []*shipment) error {
 			byName[g.String("name")] = g.ID()
 		}
 	}
-	var keys, foundKeys []string
-	var vals []map[string]any
+	var foundKeys []string
 	var create []*shipment
 	var foundIDs [][]int
 	for _, sh := range pending {
@@ -346,8 +349,6 @@ func (r *run) createGroups(ctx context.Context, ships []*shipment) error {
 			foundKeys, foundIDs = append(foundKeys, "dogroup:"+sh.key), append(foundIDs, []int{id})
 			continue
 		}
-		keys = append(keys, "dogroup:"+sh.key)
-		vals = append(vals, map[string]any{"name": sh.names[0], "move_type": "direct"})
 		create = append(create, sh)
 	}
 	if len(foundKeys) > 0 {
@@ -356,11 +357,22 @@ func (r *run) createGroups(ctx context.Context, ships []*shipment) error {
 			return err
 		}
 	}
-	ids, err := r.createAll(ctx, "procurement.group", keys, vals)
+	return r.newGroups(ctx, create)
+}
+
+// newGroups creates the groups of shipments, journaled.
+func (r *run) newGroups(ctx context.Context, ships []*shipment) error {
+	keys := make([]string, len(ships))
+	vals := make([]map[string]any, len(ships))
+	for i, sh := range ships {
+		keys[i] = "dogroup:" + sh.key
+		vals[i] = map[string]any{"name": sh.names[0], "move_type": "direct"}
+	}
+	ids, err := r.createAll(ctx, createSpec{model: "procurement.group"}, keys, vals)
 	if err != nil {
 		return err
 	}
-	for i, sh := range create {
+	for i, sh := range ships {
 		sh.group = ids[i]
 	}
 	return nil
@@ -406,7 +418,7 @@ func (r *run) createRoutedMoves(ctx context.Context, ships []*shipment) error {
 				pending, at = append(pending, m), append(at, k)
 			}
 		}
-		ids, err := r.createAll(ctx, "stock.move", keys, vals)
+		ids, err := r.createAll(ctx, createSpec{model: "stock.move", parent: "picking_id"}, keys, vals)
 		if err != nil {
 			return err
 		}

@@ -152,18 +152,23 @@ SJ/IN/00001 type 21 13→302 at 2026-11-30 08:00:00 group "WH/OUT/00012" origin 
 	}
 }
 
-// A resume creates nothing twice: Odoo fails the first move create (the
-// pickings and the group exist and are journaled), then the import runs
-// again on the same journal. And when the group was created but its
-// reply lost (not journaled), the resume finds it by its name.
+// A resume creates nothing twice, whichever create of the DOs' records
+// failed: Odoo refusing the moves, or committing the pickings, the group
+// or the moves while the reply is lost (then the resume finds them: the
+// pickings by their run marker, the moves under their pickings, the group
+// by its name).
 func TestImportResupplyResumes(t *testing.T) {
+	lost := func(model string) *odooemu.Fault {
+		return &odooemu.Fault{Model: model, Method: "create", Times: 1, Commit: true, Message: "psycopg2.OperationalError: server closed the connection"}
+	}
 	for _, c := range []struct {
 		name  string
 		fault *odooemu.Fault
-		lost  bool // the group committed, its reply lost
 	}{
-		{"moves fail", &odooemu.Fault{Model: "stock.move", Method: "create", Times: 1, Message: "psycopg2.OperationalError: server closed the connection"}, false},
-		{"the group's reply is lost", &odooemu.Fault{Model: "procurement.group", Method: "create", Times: 1, Message: "psycopg2.OperationalError: server closed the connection"}, true},
+		{"moves refused", &odooemu.Fault{Model: "stock.move", Method: "create", Times: 1, Message: "psycopg2.OperationalError: server closed the connection"}},
+		{"the pickings' reply lost", lost("stock.picking")},
+		{"the group's reply lost", lost("procurement.group")},
+		{"the receipt moves' reply lost", lost("stock.move")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e, s := emuSession(t, withResupply(t))
@@ -176,16 +181,11 @@ func TestImportResupplyResumes(t *testing.T) {
 			}
 			before := len(e.Journal())
 			e.InjectFault(c.fault)
-			j := &store.Plan{}
+			j := &store.Plan{Attempts: 1} // the gateway counts attempts before each
 			if _, err := im.Apply(ctx, recs, j, o); err == nil {
 				t.Fatal("the failing attempt succeeded")
 			}
-			if c.lost {
-				// What Odoo committed before the reply went missing.
-				if _, err := s.Create(ctx, "procurement.group", map[string]any{"name": "WH/OUT/00012", "move_type": "direct"}); err != nil {
-					t.Fatal(err)
-				}
-			}
+			j.Attempts++
 			if _, err := im.Apply(ctx, recs, j, o); err != nil {
 				t.Fatalf("resume: %v", err)
 			}
@@ -201,6 +201,10 @@ func TestImportResupplyResumes(t *testing.T) {
 			groups, err := s.SearchRead(ctx, "procurement.group", odoo.Domain{odoo.Term("name", "=", "WH/OUT/00012")}, odoo.Query{Fields: []string{"stock_move_ids"}})
 			if err != nil || len(groups) != 1 || len(groups[0].IDs("stock_move_ids")) != 4 {
 				t.Errorf("groups named after the delivery: %v (%v), want one holding the 4 moves", groups, err)
+			}
+			picks, err := s.SearchRead(ctx, "stock.picking", odoo.Domain{odoo.Term("origin", "=", "frePPLe")}, odoo.Query{Fields: []string{"move_ids"}})
+			if err != nil || len(picks) != 2 || len(picks[0].IDs("move_ids")) != 2 || len(picks[1].IDs("move_ids")) != 2 {
+				t.Errorf("pickings with their origin restored: %v (%v), want 2 with 2 moves each", picks, err)
 			}
 		})
 	}
