@@ -100,6 +100,7 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 		Now:                  now,
 		Modes:                cfg.Export.Modes,
 		Fixes:                cfg.Export.Fixes,
+		Extensions:           cfg.Export.Extensions,
 		CacheMargin:          cfg.Export.CacheMargin,
 		OMS:                  cfg.omsEngine,
 		AuthCacheTTL:         loginCacheTTL(cfg.Odoo.LoginCache),
