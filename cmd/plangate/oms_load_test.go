@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/mappers/oms"
+	"github.com/plangate/plangate/store"
+)
+
+var (
+	loadFlag    = flag.Duration("load", 0, "TestOMSLoad: post tickets this long (e.g. -load=10s); without it a short run")
+	noStoreFlag = flag.Bool("nostore", false, "TestOMSLoad: run the demo without a state file (throughput only)")
+)
+
+// childEnv makes the test binary run plangate's main instead of the tests,
+// so that a test can run the real process and signal it.
+const childEnv = "PLANGATE_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// demoProcess is `plangate demo` running in a child process.
+type demoProcess struct {
+	cmd  *exec.Cmd
+	base string
+	done chan error
+}
+
+// startDemo runs `plangate demo` with args in a child process and waits
+// until it prints its gateway URL.
+func startDemo(t *testing.T, args ...string) *demoProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"demo", "--listen", "127.0.0.1:0", "--log-level", "error"}, args...)...)
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &demoProcess{cmd: cmd, done: make(chan error, 1)}
+	url := make(chan string, 1)
+	go func() {
+		gw := regexp.MustCompile(`Gateway:\s+(http://\S+)/`)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := gw.FindStringSubmatch(sc.Text()); m != nil {
+				url <- m[1]
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	select {
+	case p.base = <-url:
+	case err := <-p.done:
+		t.Fatalf("demo ended before serving: %v\n%s", err, stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("demo did not start\n%s", stderr.String())
+	}
+	return p
+}
+
+// stop signals the process and waits for it to end.
+func (p *demoProcess) stop(t *testing.T, sig os.Signal) error {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(60 * time.Second):
+		t.Fatalf("demo did not stop within 60 s of %v", sig)
+		return nil
+	}
+}
+
+// demoTicket50 is a 50-line ticket of Deco Addict over products the demo's
+// San Francisco warehouses stock.
+func demoTicket50(t *testing.T) string {
+	t.Helper()
+	ds, err := loadDataset(&Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	var products []int
+	for _, q := range ds.Model("stock.quant").Records {
+		id := odoo.AsInt(q["product_id"])
+		if c := odoo.AsInt(q["company_id"]); c == 1 && odoo.AsFloat(q["quantity"]) > 0 && !seen[id] {
+			seen[id] = true
+			products = append(products, id)
+		}
+	}
+	slices.Sort(products)
+	if len(products) < 5 {
+		t.Fatalf("the demo stocks only %d products", len(products))
+	}
+	rng := rand.New(rand.NewSource(3))
+	lines := make([]string, 50)
+	for i := range lines {
+		lines[i] = fmt.Sprintf(`{"id":"%d","product":{"id":"%d"},"qty":%d,"uom":"1"}`, i+1, products[rng.Intn(len(products))], 1+rng.Intn(4))
+	}
+	return `{"ticket":{"id":"LOAD","organization":{"id":"1"},"businessPartner":{"id":"10"},"lines":[` + strings.Join(lines, ",") + `]}}`
+}
+
+// answered is one ticket the gateway answered.
+type answered struct {
+	run string
+	at  time.Time
+}
+
+// loadResult is what the clients saw.
+type loadResult struct {
+	answers  []answered
+	lat      []time.Duration // of answers before the stop
+	failures int             // non-200 answers (transport errors after the stop are expected)
+	elapsed  time.Duration
+}
+
+var runIDField = []byte(`"obomsRunId":"`)
+
+// postTickets posts ticket from clients goroutines until stopAt, then on
+// until the server stops answering (when drain) or stops at once.
+func postTickets(base, ticket string, clients int, stopAt time.Time, drain bool) *loadResult {
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 30 * time.Second}
+	defer hc.CloseIdleConnections()
+	res := &loadResult{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				t0 := time.Now()
+				if !drain && !t0.Before(stopAt) {
+					return
+				}
+				req, _ := http.NewRequest(http.MethodPost, base+"/oms/orders-proposal", strings.NewReader(ticket))
+				req.SetBasicAuth("admin", "admin")
+				resp, err := hc.Do(req)
+				if err != nil { // after the stop: the server is gone, this client ends
+					if time.Now().After(stopAt) {
+						return
+					}
+					mu.Lock()
+					res.failures++
+					mu.Unlock()
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				body, err := io.ReadAll(resp.Body) // read to the end: the connection is reused
+				resp.Body.Close()
+				now := time.Now()
+				mu.Lock()
+				if err != nil || resp.StatusCode != http.StatusOK {
+					if now.Before(stopAt) || (err == nil && resp.StatusCode != http.StatusServiceUnavailable) {
+						res.failures++
+					}
+				} else if i := bytes.Index(body, runIDField); i >= 0 {
+					id, _, _ := bytes.Cut(body[i+len(runIDField):], []byte(`"`))
+					res.answers = append(res.answers, answered{run: string(id), at: now})
+					if t0.Before(stopAt) {
+						res.lat = append(res.lat, now.Sub(t0))
+					}
+				} else {
+					res.failures++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	res.elapsed = min(time.Since(start), stopAt.Sub(start))
+	slices.Sort(res.lat)
+	return res
+}
+
+// readableRuns counts the answered runs the state file holds, decoded, of
+// the ticket that was posted; it lists the first few missing.
+func readableRuns(t *testing.T, path string, answers []answered) (saved, readable int, missing []string) {
+	t.Helper()
+	st, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if saved, err = st.OMSRunCount(); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range answers {
+		doc, found, err := st.OMSRunDoc(a.run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if found {
+			if r, err := oms.DecodeRun(doc); err == nil && r.ID == a.run && r.TicketID == "LOAD" && len(r.Lines) == 50 {
+				readable++
+				continue
+			}
+		}
+		if len(missing) < 5 {
+			missing = append(missing, a.run)
+		}
+	}
+	return saved, readable, missing
+}
+
+// TestOMSLoadKeepsEveryRun is order sourcing as a shop backend calls it:
+// `plangate demo --store` in its own process, 8 clients posting a 50-line
+// ticket over the demo's warehouses, then SIGTERM while they still post.
+// Every answered ticket's run must be in the state file afterwards.
+// With -load=DURATION it reports tickets/s and latency for that long
+// (-nostore: without a state file, for comparison).
+func TestOMSLoadKeepsEveryRun(t *testing.T) {
+	d := *loadFlag
+	if d == 0 {
+		d = 1500 * time.Millisecond
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.db")
+	cfg := filepath.Join(dir, "plangate.yaml")
+	// Retention must not remove runs this test checks.
+	if err := os.WriteFile(cfg, []byte("oms:\n  keep_runs: 10000000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--config", cfg, "--store", path}
+	if *noStoreFlag {
+		args = args[:2]
+	}
+	p := startDemo(t, args...)
+	ticket := demoTicket50(t)
+	warm := postTickets(p.base, ticket, 1, time.Now().Add(200*time.Millisecond), false) // stock read, login cached
+	if len(warm.answers) == 0 || warm.failures > 0 {
+		t.Fatalf("warm-up: %d answers, %d failures", len(warm.answers), warm.failures)
+	}
+	stopAt := time.Now().Add(d)
+	var stopErr error
+	stopped := make(chan struct{})
+	go func() {
+		time.Sleep(time.Until(stopAt))
+		stopErr = p.stop(t, syscall.SIGTERM)
+		close(stopped)
+	}()
+	res := postTickets(p.base, ticket, 8, stopAt, true)
+	<-stopped
+	if stopErr != nil {
+		t.Fatalf("plangate demo ended with %v after SIGTERM", stopErr)
+	}
+	if len(res.lat) == 0 {
+		t.Fatal("no ticket answered")
+	}
+	all := append(warm.answers, res.answers...)
+	msg := fmt.Sprintf("50-line tickets over the demo's warehouses, 8 clients, %v then SIGTERM: %.0f tickets/s, p50 %v, p99 %v, %d answered (%d after SIGTERM), %d failures",
+		res.elapsed.Round(time.Millisecond), float64(len(res.lat))/res.elapsed.Seconds(), res.lat[len(res.lat)/2].Round(10*time.Microsecond),
+		res.lat[len(res.lat)*99/100].Round(10*time.Microsecond), len(all), len(res.answers)-len(res.lat), res.failures)
+	if res.failures > 0 {
+		t.Errorf("%d requests failed before SIGTERM", res.failures)
+	}
+	if *noStoreFlag {
+		t.Log(msg + ", no state file")
+		return
+	}
+	saved, readable, missing := readableRuns(t, path, all)
+	t.Logf("%s, runs saved %d, readable %d", msg, saved, readable)
+	if readable != len(all) {
+		t.Errorf("%d of %d answered runs are not readable from the state file after SIGTERM, e.g. %v", len(all)-readable, len(all), missing)
+	}
+	if saved != len(all) {
+		t.Errorf("the state file holds %d runs, %d were answered", saved, len(all))
+	}
+}
