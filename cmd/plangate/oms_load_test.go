@@ -6,12 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plangate/plangate/mappers/odoo"
 	"github.com/plangate/plangate/mappers/oms"
 	"github.com/plangate/plangate/store"
 )
@@ -27,7 +26,11 @@ import (
 var (
 	loadFlag    = flag.Duration("load", 0, "TestOMSLoad: post tickets this long (e.g. -load=10s); without it a short run")
 	noStoreFlag = flag.Bool("nostore", false, "TestOMSLoad: run the demo without a state file (throughput only)")
+	profileFlag = flag.String("demoprofile", "", "TestOMSLoad: write the demo process's CPU and allocation profiles to this directory")
 )
+
+// childProfileEnv names the directory a child writes its profiles to.
+const childProfileEnv = "PLANGATE_TEST_PROFILE_DIR"
 
 // childEnv makes the test binary run plangate's main instead of the tests,
 // so that a test can run the real process and signal it.
@@ -35,10 +38,35 @@ const childEnv = "PLANGATE_TEST_RUN_MAIN"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
+		if dir := os.Getenv(childProfileEnv); dir != "" {
+			defer profile(dir)()
+		}
 		main()
-		os.Exit(0)
+		return
 	}
 	os.Exit(m.Run())
+}
+
+// profile starts a CPU profile in dir; the function it returns stops it
+// and writes the allocation profile.
+func profile(dir string) func() {
+	cpu, err := os.Create(filepath.Join(dir, "cpu.prof"))
+	if err != nil {
+		panic(err)
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		panic(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		cpu.Close()
+		f, err := os.Create(filepath.Join(dir, "allocs.prof"))
+		if err != nil {
+			panic(err)
+		}
+		defer f.Close()
+		_ = pprof.Lookup("allocs").WriteTo(f, 0)
+	}
 }
 
 // demoProcess is `plangate demo` running in a child process.
@@ -54,6 +82,9 @@ func startDemo(t *testing.T, args ...string) *demoProcess {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"demo", "--listen", "127.0.0.1:0", "--log-level", "error"}, args...)...)
 	cmd.Env = append(os.Environ(), childEnv+"=1")
+	if *profileFlag != "" {
+		cmd.Env = append(cmd.Env, childProfileEnv+"="+*profileFlag)
+	}
 	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -107,33 +138,15 @@ func (p *demoProcess) stop(t *testing.T, sig os.Signal) error {
 	}
 }
 
-// demoTicket50 is a 50-line ticket of Deco Addict over products the demo's
-// San Francisco warehouses stock.
-func demoTicket50(t *testing.T) string {
+// loadTicket is a 50-line ticket of Deco Addict over products the demo's
+// San Francisco warehouses stock (shared with the gateway's benchmark).
+func loadTicket(t *testing.T) string {
 	t.Helper()
-	ds, err := loadDataset(&Config{})
+	b, err := os.ReadFile("../../gateway/testdata/oms_ticket50.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[int]bool{}
-	var products []int
-	for _, q := range ds.Model("stock.quant").Records {
-		id := odoo.AsInt(q["product_id"])
-		if c := odoo.AsInt(q["company_id"]); c == 1 && odoo.AsFloat(q["quantity"]) > 0 && !seen[id] {
-			seen[id] = true
-			products = append(products, id)
-		}
-	}
-	slices.Sort(products)
-	if len(products) < 5 {
-		t.Fatalf("the demo stocks only %d products", len(products))
-	}
-	rng := rand.New(rand.NewSource(3))
-	lines := make([]string, 50)
-	for i := range lines {
-		lines[i] = fmt.Sprintf(`{"id":"%d","product":{"id":"%d"},"qty":%d,"uom":"1"}`, i+1, products[rng.Intn(len(products))], 1+rng.Intn(4))
-	}
-	return `{"ticket":{"id":"LOAD","organization":{"id":"1"},"businessPartner":{"id":"10"},"lines":[` + strings.Join(lines, ",") + `]}}`
+	return string(b)
 }
 
 // answered is one ticket the gateway answered.
@@ -212,7 +225,7 @@ func postTickets(base, ticket string, clients int, stopAt time.Time, drain bool)
 
 // readableRuns counts the answered runs the state file holds, decoded, of
 // the ticket that was posted; it lists the first few missing.
-func readableRuns(t *testing.T, path string, answers []answered) (saved, readable int, missing []string) {
+func readableRuns(t *testing.T, path string, answers []answered) (saved, readable, docBytes int, missing []string) {
 	t.Helper()
 	st, err := store.Open(path, store.Options{ReadOnly: true})
 	if err != nil {
@@ -227,6 +240,7 @@ func readableRuns(t *testing.T, path string, answers []answered) (saved, readabl
 		if err != nil {
 			t.Fatal(err)
 		}
+		docBytes += len(doc)
 		if found {
 			if r, err := oms.DecodeRun(doc); err == nil && r.ID == a.run && r.TicketID == "LOAD" && len(r.Lines) == 50 {
 				readable++
@@ -237,7 +251,7 @@ func readableRuns(t *testing.T, path string, answers []answered) (saved, readabl
 			missing = append(missing, a.run)
 		}
 	}
-	return saved, readable, missing
+	return saved, readable, docBytes, missing
 }
 
 // TestOMSLoadKeepsEveryRun is order sourcing as a shop backend calls it:
@@ -263,7 +277,7 @@ func TestOMSLoadKeepsEveryRun(t *testing.T) {
 		args = args[:2]
 	}
 	p := startDemo(t, args...)
-	ticket := demoTicket50(t)
+	ticket := loadTicket(t)
 	warm := postTickets(p.base, ticket, 1, time.Now().Add(200*time.Millisecond), false) // stock read, login cached
 	if len(warm.answers) == 0 || warm.failures > 0 {
 		t.Fatalf("warm-up: %d answers, %d failures", len(warm.answers), warm.failures)
@@ -295,8 +309,13 @@ func TestOMSLoadKeepsEveryRun(t *testing.T) {
 		t.Log(msg + ", no state file")
 		return
 	}
-	saved, readable, missing := readableRuns(t, path, all)
-	t.Logf("%s, runs saved %d, readable %d", msg, saved, readable)
+	saved, readable, docBytes, missing := readableRuns(t, path, all)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s, runs saved %d, readable %d (%d bytes each on average; state file %.1f MB)", msg, saved, readable,
+		docBytes/max(1, len(all)), float64(fi.Size())/1e6)
 	if readable != len(all) {
 		t.Errorf("%d of %d answered runs are not readable from the state file after SIGTERM, e.g. %v", len(all)-readable, len(all), missing)
 	}
