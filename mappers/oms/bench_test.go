@@ -128,11 +128,7 @@ func BenchmarkProposeEncoded(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		doc, err := json.Marshal(run)
-		if err != nil {
-			b.Fatal(err)
-		}
-		runBytes = len(doc)
+		runBytes = len(EncodeRun(run))
 		if _, err := json.Marshal(NewResponse(run, Version110)); err != nil {
 			b.Fatal(err)
 		}
