@@ -1,6 +1,7 @@
 package oms
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -134,4 +135,26 @@ func BenchmarkProposeEncoded(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(runBytes), "run-bytes")
+}
+
+// BenchmarkParseTicket reads a 50-line ticket in the shape shops send
+// (references as objects, ids as strings).
+func BenchmarkParseTicket(b *testing.B) {
+	t := benchTicket(50, 500, 2)
+	var body bytes.Buffer
+	fmt.Fprintf(&body, `{"ticket": {"id": %q, "organization": {"id": %q, "_identifier": "West"}, "businessPartner": {"id": %q}, "lines": [`, t.ID, t.Organization, t.BusinessPartner)
+	for i, l := range t.Lines {
+		if i > 0 {
+			body.WriteString(",\n")
+		}
+		fmt.Fprintf(&body, `{"id": %q, "product": {"id": %q, "_identifier": "Product %s"}, "qty": %g, "price": 10.5, "uom": %q}`, l.ID, l.Product, l.Product, l.Qty, l.UOM)
+	}
+	body.WriteString("]}}")
+	b.ReportAllocs()
+	b.SetBytes(int64(body.Len()))
+	for b.Loop() {
+		if _, err := ParseTicket(bytes.NewReader(body.Bytes())); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

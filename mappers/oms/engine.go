@@ -12,20 +12,23 @@ import (
 // the engine. It fills run.Rules, run.Allocations and run.Fulfilled.
 func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lineRefs, allowed func(*Warehouse) bool, customer *Point) {
 	// left is the stock not yet given to a kept allocation of this run.
-	left := make(map[uint64]float64, 16*len(lines))
 	base := make(map[int]Group, len(lines))
+	n := 0
 	for _, l := range lines {
-		if _, done := base[l.Product]; done {
-			continue
+		if _, done := base[l.Product]; !done {
+			g := sn.candidates(l.Product, allowed)
+			base[l.Product] = g
+			n += len(g)
 		}
-		g := sn.candidates(l.Product, allowed)
-		base[l.Product] = g
+	}
+	left := make(map[uint64]float64, n)
+	for _, g := range base {
 		for _, c := range g {
 			left[key(c.Warehouse, c.Product)] = c.Available
 		}
 	}
 	pending := lines
-	var kept []Allocation
+	kept := make([]Allocation, 0, len(lines))
 	for _, r := range or.rules {
 		rr := RuleRun{Rule: r.name, Partial: r.partial}
 		// The rule's input: pending products' stock still left, in warehouse order.
@@ -78,7 +81,7 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 			byProduct[c.Product] = append(byProduct[c.Product], c)
 		}
 		ruleLeft := make(map[uint64]float64, len(pending))
-		var placed []Allocation
+		placed := make([]Allocation, 0, len(pending))
 		var rest []PendingLine
 		for _, l := range pending {
 			ok := false
@@ -101,7 +104,9 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 				rr.Unplaced = append(rr.Unplaced, l.ID)
 			}
 		}
-		rr.Placed = placed
+		if len(placed) > 0 { // none placed: recorded as null, as ever
+			rr.Placed = placed
+		}
 		switch {
 		case len(rest) == 0:
 			rr.Outcome = OutcomeFulfilled
@@ -127,7 +132,9 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 	}
 	run.Fulfilled = len(pending) == 0
 	if run.Fulfilled {
-		run.Allocations = kept
+		if len(kept) > 0 {
+			run.Allocations = kept
+		}
 		return
 	}
 	run.Allocations = []Allocation{}

@@ -27,7 +27,7 @@ const (
 // inputs are not kept (they repeat the previous output: Expand restores
 // them).
 func EncodeRun(r *Run) []byte {
-	w := runWriter{b: make([]byte, 0, 1024+len(r.Lines)*64), strs: make(map[string]int, 64), refs: make(map[Ref]int, 2*len(r.Lines)+8)}
+	w := runWriter{b: make([]byte, 0, 1024+len(r.Lines)*64), strs: make(map[string]int, 64), refs: make(map[int]int, len(r.Lines)+8)}
 	w.b = append(w.b, runBinary)
 	w.str(r.ID)
 	w.str(r.TicketID)
@@ -80,7 +80,10 @@ func EncodeRun(r *Run) []byte {
 type runWriter struct {
 	b    []byte
 	strs map[string]int
-	refs map[Ref]int
+	// refs maps an id to the number of the last reference written with it
+	// (ids of different models may meet: a clash is written again).
+	refs    map[int]int
+	refList []Ref
 }
 
 func (w *runWriter) uvarint(n uint64) { w.b = binary.AppendUvarint(w.b, n) }
@@ -120,11 +123,12 @@ func (w *runWriter) str(s string) {
 
 // ref writes a reference in full the first time, by number afterwards.
 func (w *runWriter) ref(r Ref) {
-	if i, ok := w.refs[r]; ok {
+	if i, ok := w.refs[r.ID]; ok && w.refList[i] == r {
 		w.uvarint(uint64(i) + 1)
 		return
 	}
-	w.refs[r] = len(w.refs)
+	w.refs[r.ID] = len(w.refList)
+	w.refList = append(w.refList, r)
 	w.b = append(w.b, 0)
 	w.varint(int64(r.ID))
 	w.str(r.SearchKey)

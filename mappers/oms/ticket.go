@@ -98,17 +98,15 @@ func (f *flexID) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || string(b) == "null":
 		*f = ""
 	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+		s, plain := plainString(b)
+		if !plain {
+			if err := json.Unmarshal(b, &s); err != nil {
+				return err
+			}
 		}
 		*f = flexID(strings.TrimSpace(s))
 	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
-		var n json.Number
-		if err := json.Unmarshal(b, &n); err != nil {
-			return err
-		}
-		*f = flexID(n.String())
+		*f = flexID(b) // a number the decoder checked: its literal is the id
 	default:
 		return fmt.Errorf("want a string or number, got %s", firstBytes(b))
 	}
@@ -122,6 +120,13 @@ type flexRef struct{ ID flexID }
 func (r *flexRef) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '{' {
+		if id, ok := objectID(b); ok {
+			r.ID = ""
+			if id == nil {
+				return nil
+			}
+			return r.ID.UnmarshalJSON(id)
+		}
 		var o struct {
 			ID flexID `json:"id"`
 		}
