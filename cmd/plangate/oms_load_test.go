@@ -254,6 +254,56 @@ func readableRuns(t *testing.T, path string, answers []answered) (saved, readabl
 	return saved, readable, docBytes, missing
 }
 
+// loadRun is the outcome of a demo put under load and then stopped.
+type loadRun struct {
+	path    string      // the state file ("" without one)
+	answers []answered  // every ticket answered, warm-up included
+	res     *loadResult // the loaded phase
+	stopAt  time.Time   // when the signal was sent
+	stopErr error       // how the process ended
+}
+
+// loadDemo starts plangate demo (with a state file unless noStore),
+// posts the load ticket from clients for d, then sends sig while they go
+// on posting, and waits for the process to end.
+func loadDemo(t *testing.T, clients int, d time.Duration, sig os.Signal, noStore bool) *loadRun {
+	t.Helper()
+	dir := t.TempDir()
+	lr := &loadRun{path: filepath.Join(dir, "state.db")}
+	cfg := filepath.Join(dir, "plangate.yaml")
+	// Retention must not remove runs the tests check.
+	if err := os.WriteFile(cfg, []byte("oms:\n  keep_runs: 10000000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--config", cfg, "--store", lr.path}
+	if noStore {
+		args, lr.path = args[:2], ""
+	}
+	p := startDemo(t, args...)
+	ticket := loadTicket(t)
+	warm := postTickets(p.base, ticket, 1, time.Now().Add(200*time.Millisecond), false) // stock read, login cached
+	if len(warm.answers) == 0 || warm.failures > 0 {
+		t.Fatalf("warm-up: %d answers, %d failures", len(warm.answers), warm.failures)
+	}
+	lr.stopAt = time.Now().Add(d)
+	stopped := make(chan struct{})
+	go func() {
+		time.Sleep(time.Until(lr.stopAt))
+		lr.stopErr = p.stop(t, sig)
+		close(stopped)
+	}()
+	lr.res = postTickets(p.base, ticket, clients, lr.stopAt, true)
+	<-stopped
+	if len(lr.res.lat) == 0 {
+		t.Fatal("no ticket answered")
+	}
+	if lr.res.failures > 0 {
+		t.Errorf("%d requests failed before %v", lr.res.failures, sig)
+	}
+	lr.answers = append(warm.answers, lr.res.answers...)
+	return lr
+}
+
 // TestOMSLoadKeepsEveryRun is order sourcing as a shop backend calls it:
 // `plangate demo --store` in its own process, 8 clients posting a 50-line
 // ticket over the demo's warehouses, then SIGTERM while they still post.
@@ -265,61 +315,55 @@ func TestOMSLoadKeepsEveryRun(t *testing.T) {
 	if d == 0 {
 		d = 1500 * time.Millisecond
 	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "state.db")
-	cfg := filepath.Join(dir, "plangate.yaml")
-	// Retention must not remove runs this test checks.
-	if err := os.WriteFile(cfg, []byte("oms:\n  keep_runs: 10000000\n"), 0o600); err != nil {
-		t.Fatal(err)
+	lr := loadDemo(t, 8, d, syscall.SIGTERM, *noStoreFlag)
+	if lr.stopErr != nil {
+		t.Fatalf("plangate demo ended with %v after SIGTERM", lr.stopErr)
 	}
-	args := []string{"--config", cfg, "--store", path}
-	if *noStoreFlag {
-		args = args[:2]
-	}
-	p := startDemo(t, args...)
-	ticket := loadTicket(t)
-	warm := postTickets(p.base, ticket, 1, time.Now().Add(200*time.Millisecond), false) // stock read, login cached
-	if len(warm.answers) == 0 || warm.failures > 0 {
-		t.Fatalf("warm-up: %d answers, %d failures", len(warm.answers), warm.failures)
-	}
-	stopAt := time.Now().Add(d)
-	var stopErr error
-	stopped := make(chan struct{})
-	go func() {
-		time.Sleep(time.Until(stopAt))
-		stopErr = p.stop(t, syscall.SIGTERM)
-		close(stopped)
-	}()
-	res := postTickets(p.base, ticket, 8, stopAt, true)
-	<-stopped
-	if stopErr != nil {
-		t.Fatalf("plangate demo ended with %v after SIGTERM", stopErr)
-	}
-	if len(res.lat) == 0 {
-		t.Fatal("no ticket answered")
-	}
-	all := append(warm.answers, res.answers...)
-	msg := fmt.Sprintf("50-line tickets over the demo's warehouses, 8 clients, %v then SIGTERM: %.0f tickets/s, p50 %v, p99 %v, %d answered (%d after SIGTERM), %d failures",
+	res := lr.res
+	msg := fmt.Sprintf("50-line tickets over the demo's warehouses, 8 clients, %v then SIGTERM: %.0f tickets/s, p50 %v, p99 %v, %d answered (%d after SIGTERM)",
 		res.elapsed.Round(time.Millisecond), float64(len(res.lat))/res.elapsed.Seconds(), res.lat[len(res.lat)/2].Round(10*time.Microsecond),
-		res.lat[len(res.lat)*99/100].Round(10*time.Microsecond), len(all), len(res.answers)-len(res.lat), res.failures)
-	if res.failures > 0 {
-		t.Errorf("%d requests failed before SIGTERM", res.failures)
-	}
-	if *noStoreFlag {
+		res.lat[len(res.lat)*99/100].Round(10*time.Microsecond), len(lr.answers), len(res.answers)-len(res.lat))
+	if lr.path == "" {
 		t.Log(msg + ", no state file")
 		return
 	}
-	saved, readable, docBytes, missing := readableRuns(t, path, all)
-	fi, err := os.Stat(path)
+	saved, readable, docBytes, missing := readableRuns(t, lr.path, lr.answers)
+	fi, err := os.Stat(lr.path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%s, runs saved %d, readable %d (%d bytes each on average; state file %.1f MB)", msg, saved, readable,
-		docBytes/max(1, len(all)), float64(fi.Size())/1e6)
-	if readable != len(all) {
-		t.Errorf("%d of %d answered runs are not readable from the state file after SIGTERM, e.g. %v", len(all)-readable, len(all), missing)
+		docBytes/max(1, len(lr.answers)), float64(fi.Size())/1e6)
+	if readable != len(lr.answers) {
+		t.Errorf("%d of %d answered runs are not readable from the state file after SIGTERM, e.g. %v", len(lr.answers)-readable, len(lr.answers), missing)
 	}
-	if saved != len(all) {
-		t.Errorf("the state file holds %d runs, %d were answered", saved, len(all))
+	if saved != len(lr.answers) {
+		t.Errorf("the state file holds %d runs, %d were answered", saved, len(lr.answers))
+	}
+}
+
+// TestOMSCrashLosesOnlyTheLastWindow kills plangate demo (SIGKILL: no
+// shutdown) under load. Runs reach the state file in one transaction per
+// 100 ms window, so only runs answered just before the kill may be lost:
+// every run answered a second or more earlier must be there.
+func TestOMSCrashLosesOnlyTheLastWindow(t *testing.T) {
+	lr := loadDemo(t, 4, 2500*time.Millisecond, syscall.SIGKILL, false)
+	const margin = time.Second // the window, a transaction, and a loaded machine's delays
+	var early, late []answered
+	for _, a := range lr.answers {
+		if a.at.Before(lr.stopAt.Add(-margin)) {
+			early = append(early, a)
+		} else {
+			late = append(late, a)
+		}
+	}
+	if len(early) == 0 {
+		t.Fatal("no ticket answered before the last second")
+	}
+	_, readable, _, missing := readableRuns(t, lr.path, early)
+	_, lateKept, _, _ := readableRuns(t, lr.path, late)
+	t.Logf("killed under load: %d of %d runs answered earlier than %v before the kill are kept; of the %d answered after, %d", readable, len(early), margin, len(late), lateKept)
+	if readable != len(early) {
+		t.Errorf("%d runs answered %v or more before the crash are lost, e.g. %v", len(early)-readable, margin, missing)
 	}
 }

@@ -80,10 +80,12 @@ func EncodeRun(r *Run) []byte {
 type runWriter struct {
 	b    []byte
 	strs map[string]int
-	// refs maps an id to the number of the last reference written with it
-	// (ids of different models may meet: a clash is written again).
+	// refs maps an id to the number of the last reference written with
+	// it; ids of different models meet (unit 1, company 1), so sameID
+	// chains each reference to the previous one with its id (-1: none).
 	refs    map[int]int
 	refList []Ref
+	sameID  []int
 }
 
 func (w *runWriter) uvarint(n uint64) { w.b = binary.AppendUvarint(w.b, n) }
@@ -123,12 +125,20 @@ func (w *runWriter) str(s string) {
 
 // ref writes a reference in full the first time, by number afterwards.
 func (w *runWriter) ref(r Ref) {
-	if i, ok := w.refs[r.ID]; ok && w.refList[i] == r {
-		w.uvarint(uint64(i) + 1)
-		return
+	last, seen := w.refs[r.ID]
+	if seen {
+		for i := last; i >= 0; i = w.sameID[i] {
+			if w.refList[i] == r {
+				w.uvarint(uint64(i) + 1)
+				return
+			}
+		}
+	} else {
+		last = -1
 	}
 	w.refs[r.ID] = len(w.refList)
 	w.refList = append(w.refList, r)
+	w.sameID = append(w.sameID, last)
 	w.b = append(w.b, 0)
 	w.varint(int64(r.ID))
 	w.str(r.SearchKey)

@@ -151,3 +151,30 @@ func TestNewRunIDSortsByTime(t *testing.T) {
 		}
 	}
 }
+
+// TestRunCodecWritesEachReferenceOnce: references that share an id (unit
+// 1, company 1, warehouse 1) are each written in full once, however they
+// alternate, and by number afterwards.
+func TestRunCodecWritesEachReferenceOnce(t *testing.T) {
+	org := Ref{ID: 1, SearchKey: "My Company (San Francisco)", Identifier: "My Company (San Francisco)"}
+	wh := Ref{ID: 1, SearchKey: "WH", Identifier: "San Francisco"}
+	unit := Ref{ID: 1, SearchKey: "Units", Identifier: "Units"}
+	prod := Ref{ID: 1, SearchKey: "FURN_0001", Identifier: "[FURN_0001] Desk"}
+	run := &Run{ID: "R", Organization: org}
+	for i := range 200 {
+		run.Allocations = append(run.Allocations, Allocation{Line: "L", Organization: org, Warehouse: wh, Product: prod, Qty: float64(i), UOM: unit, Rule: "r"})
+	}
+	b := EncodeRun(run)
+	// Per allocation: line, four references, a quantity and the rule by
+	// number: a dozen bytes at most.
+	if limit := 200*12 + 200; len(b) > limit {
+		t.Errorf("%d bytes for 200 allocations over four references sharing an id, want at most %d", len(b), limit)
+	}
+	back, err := DecodeRun(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := back.Allocations[199]; a.Organization != org || a.Warehouse != wh || a.Product != prod || a.UOM != unit || a.Qty != 199 {
+		t.Errorf("last allocation read back as %+v", a)
+	}
+}
