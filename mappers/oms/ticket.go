@@ -157,40 +157,17 @@ func firstBytes(b []byte) string {
 // engine needs: the ticket id and, on every line, product, a positive
 // finite quantity and a unit. Errors are *InputError naming the line.
 func ParseTicket(r io.Reader) (*Ticket, error) {
-	dec := json.NewDecoder(r)
-	var req wireRequest
-	if err := dec.Decode(&req); err != nil {
+	body, err := io.ReadAll(r)
+	if err != nil {
 		return nil, &InputError{Msg: "invalid JSON: " + jsonErrorText(err), Err: err}
 	}
-	if dec.More() {
-		return nil, &InputError{Msg: "invalid JSON: data after the request object"}
+	req, wls, ok := scanTicket(body) // the common shape, quickly
+	if !ok {
+		if req, wls, err = decodeTicket(body); err != nil {
+			return nil, err
+		}
 	}
 	t := req.Ticket
-	if t == nil {
-		return nil, &InputError{Field: "ticket", Msg: "missing"}
-	}
-	if t.ID == "" {
-		return nil, &InputError{Field: "ticket.id", Msg: "missing"}
-	}
-	// One decode of all lines; only when it fails are they decoded one by
-	// one, to name the line at fault.
-	var wls []wireLine
-	if len(t.Lines) == 0 || string(t.Lines) == "null" {
-		return nil, &InputError{Field: "ticket.lines", Msg: "no lines"}
-	}
-	if err := json.Unmarshal(t.Lines, &wls); err != nil {
-		var raws []json.RawMessage
-		if json.Unmarshal(t.Lines, &raws) != nil {
-			return nil, &InputError{Field: "ticket.lines", Msg: "want a list of lines"}
-		}
-		for i, raw := range raws {
-			var wl wireLine
-			if err := json.Unmarshal(raw, &wl); err != nil {
-				return nil, &InputError{Line: i + 1, Msg: "invalid line: " + jsonErrorText(err)}
-			}
-		}
-		return nil, &InputError{Field: "ticket.lines", Msg: "invalid JSON: " + jsonErrorText(err)}
-	}
 	if len(wls) == 0 {
 		return nil, &InputError{Field: "ticket.lines", Msg: "no lines"}
 	}
@@ -231,6 +208,46 @@ func ParseTicket(r io.Reader) (*Ticket, error) {
 		out.Lines = append(out.Lines, l)
 	}
 	return out, nil
+}
+
+// decodeTicket reads any request body with encoding/json and words what
+// is wrong with it; the ticket it returns has an id and a list of lines.
+func decodeTicket(body []byte) (wireRequest, []wireLine, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var req wireRequest
+	if err := dec.Decode(&req); err != nil {
+		return req, nil, &InputError{Msg: "invalid JSON: " + jsonErrorText(err), Err: err}
+	}
+	if dec.More() {
+		return req, nil, &InputError{Msg: "invalid JSON: data after the request object"}
+	}
+	t := req.Ticket
+	if t == nil {
+		return req, nil, &InputError{Field: "ticket", Msg: "missing"}
+	}
+	if t.ID == "" {
+		return req, nil, &InputError{Field: "ticket.id", Msg: "missing"}
+	}
+	// One decode of all lines; only when it fails are they decoded one by
+	// one, to name the line at fault.
+	var wls []wireLine
+	if len(t.Lines) == 0 || string(t.Lines) == "null" {
+		return req, nil, &InputError{Field: "ticket.lines", Msg: "no lines"}
+	}
+	if err := json.Unmarshal(t.Lines, &wls); err != nil {
+		var raws []json.RawMessage
+		if json.Unmarshal(t.Lines, &raws) != nil {
+			return req, nil, &InputError{Field: "ticket.lines", Msg: "want a list of lines"}
+		}
+		for i, raw := range raws {
+			var wl wireLine
+			if err := json.Unmarshal(raw, &wl); err != nil {
+				return req, nil, &InputError{Line: i + 1, Msg: "invalid line: " + jsonErrorText(err)}
+			}
+		}
+		return req, nil, &InputError{Field: "ticket.lines", Msg: "invalid JSON: " + jsonErrorText(err)}
+	}
+	return req, wls, nil
 }
 
 func parseQty(raw json.RawMessage) (float64, error) {

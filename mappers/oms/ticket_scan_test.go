@@ -105,3 +105,67 @@ func slowFlexRef(r *flexRef, b []byte) error {
 	}
 	return nil
 }
+
+var scanTicketSeeds = []string{
+	guideTicket,
+	`{"ticket":{"id":"T","lines":[{"product":{"id":"1"},"qty":1,"uom":"1"}]}}`,
+	`{"version":"1.0.0","ticket":{"id":7,"date":null,"lines":[{"id":1,"product":{"id":2},"qty":"3.5","uom":{"id":1}}]},"x":[{}]}`,
+	`{"ticket":{"id":"T","lines":[{"product":null,"qty":null,"uom":"1","price":{"a":[1,"]"]}}]}}`,
+	`{"ticket":{"id":"T","ID":"U","lines":[{"product":{"id":"1"},"qty":1,"uom":"1"}]}}`,
+	`{"ticket":{"id":"T","lines":[{"product":{"id":"1"},"qty":1,"uom":"1"}]},"ticket":{"id":"U"}}`,
+	`{"ticket":{"\u0069d":"T","lines":[{"product":{"id":"1"},"qty":1,"uom":"1"}]}}`,
+	`{"ticket":{"id":"T","lines":[]}}`, `{"ticket":{"id":"T","lines":[{}, 3]}}`, `{"ticket":{"id":"","lines":[{}]}}`,
+	`{"ticket":{"id":"T","lines":[{"product":{"id":"1"},"qty":1,"uom":"1"}]}} `, `{"ticket":{"id":"T","lines":[{}]}}}`,
+}
+
+// TestScanTicketTakesTheCommonShape: the shapes shops send go the fast
+// way, and the rest to encoding/json.
+func TestScanTicketTakesTheCommonShape(t *testing.T) {
+	for i, want := range []bool{true, true, true, true, false, false, false, false, false, false, true, false} {
+		if _, _, ok := scanTicket([]byte(scanTicketSeeds[i])); ok != want {
+			t.Errorf("scanTicket(%s): fast %v, want %v", scanTicketSeeds[i], ok, want)
+		}
+	}
+}
+
+// FuzzScanTicket: whatever scanTicket reads, encoding/json reads the same
+// from the same body.
+func FuzzScanTicket(f *testing.F) {
+	for _, s := range scanTicketSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		fast, fastLines, ok := scanTicket([]byte(body))
+		if !ok {
+			return
+		}
+		slow, slowLines, err := decodeTicket([]byte(body))
+		if err != nil {
+			t.Fatalf("scanTicket read %s, encoding/json refuses it: %v", body, err)
+		}
+		fast.Ticket.Lines, slow.Ticket.Lines = nil, nil
+		if fast.Version != slow.Version || wireTicketString(fast.Ticket) != wireTicketString(slow.Ticket) {
+			t.Errorf("%s:\nscanTicket   %s %s\nencoding/json %s %s", body, fast.Version, wireTicketString(fast.Ticket), slow.Version, wireTicketString(slow.Ticket))
+		}
+		if len(fastLines) != len(slowLines) {
+			t.Fatalf("%s: %d lines, encoding/json %d", body, len(fastLines), len(slowLines))
+		}
+		for i := range fastLines {
+			a, b := fastLines[i], slowLines[i]
+			if a.ID != b.ID || a.Product.id() != b.Product.id() || (a.Product == nil) != (b.Product == nil) ||
+				a.UOM.id() != b.UOM.id() || (a.UOM == nil) != (b.UOM == nil) || string(a.Qty) != string(b.Qty) {
+				t.Errorf("%s: line %d %+v, encoding/json %+v", body, i+1, a, b)
+			}
+		}
+	})
+}
+
+func wireTicketString(t *wireTicket) string {
+	ref := func(r *flexRef) string {
+		if r == nil {
+			return "nil"
+		}
+		return "{" + string(r.ID) + "}"
+	}
+	return string(t.ID) + "|" + ref(t.Organization) + "|" + ref(t.BusinessPartner) + "|" + string(t.Date)
+}
