@@ -256,11 +256,12 @@ func readableRuns(t *testing.T, path string, answers []answered) (saved, readabl
 
 // loadRun is the outcome of a demo put under load and then stopped.
 type loadRun struct {
-	path    string      // the state file ("" without one)
-	answers []answered  // every ticket answered, warm-up included
-	res     *loadResult // the loaded phase
-	stopAt  time.Time   // when the signal was sent
-	stopErr error       // how the process ended
+	path    string        // the state file ("" without one)
+	answers []answered    // every ticket answered, warm-up included
+	res     *loadResult   // the loaded phase
+	stopAt  time.Time     // when the signal was sent
+	stopErr error         // how the process ended
+	cpu     time.Duration // the process's CPU time, start-up and shutdown included
 }
 
 // loadDemo starts plangate demo (with a state file unless noStore),
@@ -294,6 +295,7 @@ func loadDemo(t *testing.T, clients int, d time.Duration, sig os.Signal, noStore
 	}()
 	lr.res = postTickets(p.base, ticket, clients, lr.stopAt, true)
 	<-stopped
+	lr.cpu = p.cmd.ProcessState.UserTime() + p.cmd.ProcessState.SystemTime()
 	if len(lr.res.lat) == 0 {
 		t.Fatal("no ticket answered")
 	}
@@ -320,9 +322,9 @@ func TestOMSLoadKeepsEveryRun(t *testing.T) {
 		t.Fatalf("plangate demo ended with %v after SIGTERM", lr.stopErr)
 	}
 	res := lr.res
-	msg := fmt.Sprintf("50-line tickets over the demo's warehouses, 8 clients, %v then SIGTERM: %.0f tickets/s, p50 %v, p99 %v, %d answered (%d after SIGTERM)",
+	msg := fmt.Sprintf("50-line tickets over the demo's warehouses, 8 clients, %v then SIGTERM: %.0f tickets/s, p50 %v, p99 %v, %d answered (%d after SIGTERM), gateway CPU %v per ticket",
 		res.elapsed.Round(time.Millisecond), float64(len(res.lat))/res.elapsed.Seconds(), res.lat[len(res.lat)/2].Round(10*time.Microsecond),
-		res.lat[len(res.lat)*99/100].Round(10*time.Microsecond), len(lr.answers), len(res.answers)-len(res.lat))
+		res.lat[len(res.lat)*99/100].Round(10*time.Microsecond), len(lr.answers), len(res.answers)-len(res.lat), (lr.cpu / time.Duration(len(lr.answers))).Round(time.Microsecond))
 	if lr.path == "" {
 		t.Log(msg + ", no state file")
 		return
