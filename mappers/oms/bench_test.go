@@ -158,3 +158,31 @@ func BenchmarkParseTicket(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRunCodec encodes and decodes the run of a 50-line ticket over
+// 4 warehouses (the demo's) and over 20 (thousands of candidates).
+func BenchmarkRunCodec(b *testing.B) {
+	for _, warehouses := range []int{4, 20} {
+		s := warmService(b, benchSnapshot(warehouses, 500, 1))
+		run, err := s.Propose(b.Context(), Request{Scope: "bench", Database: "db", Ticket: benchTicket(50, 500, 2)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		doc := EncodeRun(run)
+		b.Run(fmt.Sprintf("encode/warehouses=%d", warehouses), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				EncodeRun(run)
+			}
+			b.ReportMetric(float64(len(doc)), "bytes")
+		})
+		b.Run(fmt.Sprintf("decode/warehouses=%d", warehouses), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeRun(doc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

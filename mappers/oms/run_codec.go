@@ -27,7 +27,15 @@ const (
 // inputs are not kept (they repeat the previous output: Expand restores
 // them).
 func EncodeRun(r *Run) []byte {
-	w := runWriter{b: make([]byte, 0, 1024+len(r.Lines)*64), strs: make(map[string]int, 64), refs: make(map[int]int, len(r.Lines)+8)}
+	size := 1024 + len(r.Lines)*48 + len(r.Allocations)*8 // a guess, to grow the buffer once at most
+	for _, rr := range r.Rules {
+		size += len(rr.Input)*8 + len(rr.Placed)*8
+		for _, c := range rr.Criteria {
+			size += len(c.Output) * 8
+		}
+	}
+	w := runWriter{b: make([]byte, 0, size), strs: make(map[string]int, 2*len(r.Lines)+32),
+		refs: make(map[int]int, len(r.Lines)+8), refList: make([]Ref, 0, len(r.Lines)+8), sameID: make([]int, 0, len(r.Lines)+8)}
 	w.b = append(w.b, runBinary)
 	w.str(r.ID)
 	w.str(r.TicketID)
