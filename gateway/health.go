@@ -30,15 +30,19 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	start := time.Now()
 	v, err := odoo.ServerVersion(ctx, s.odoo)
-	if err == nil && v.ServerVersion == "" {
-		err = fmt.Errorf("common.version answered without server_version")
+	// The probe is public: say what went wrong, not where Odoo runs (the
+	// log has the whole error).
+	var reason string
+	switch {
+	case err != nil && ctx.Err() == context.DeadlineExceeded:
+		reason = fmt.Sprintf("no answer within %s", readyTimeout)
+	case err != nil:
+		reason = publicReason(err)
+	case v.ServerVersion == "":
+		reason = "common.version answered without server_version"
 	}
-	if err != nil {
-		reason := err.Error()
-		if ctx.Err() == context.DeadlineExceeded {
-			reason = fmt.Sprintf("no answer within %s (%v)", readyTimeout, err)
-		}
-		s.logFrom(r.Context()).Warn("not ready: Odoo does not answer", "err", reason)
+	if reason != "" {
+		s.logFrom(r.Context()).Warn("not ready: Odoo does not answer", "reason", reason, "err", err)
 		writeText(w, http.StatusServiceUnavailable, "not ready: Odoo does not answer: "+reason+"\n")
 		return
 	}

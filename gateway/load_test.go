@@ -123,6 +123,7 @@ func TestLoadLoopback(t *testing.T) {
 		wg.Add(1)
 		go run(&omsStats, func() *http.Request {
 			req, _ := http.NewRequest(http.MethodPost, r.gw.URL+"/oms/orders-proposal", strings.NewReader(guideTicket))
+			req.Header.Set("Content-Type", "application/json")
 			return req
 		})
 	}

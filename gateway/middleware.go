@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -102,8 +104,11 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// middleware wraps the router: request id, access log and HTTP metrics.
+// middleware wraps the router: request id, access log, HTTP metrics, the
+// refusal of cross-site browser requests, and a body whose read errors say
+// when the client went away.
 func (s *Server) middleware(next http.Handler) http.Handler {
+	csrf := http.NewCrossOriginProtection()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get(requestIDHeader)
@@ -112,6 +117,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		w.Header().Set(requestIDHeader, id)
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = clientBody{r.Body}
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		route := s.routeOf(r)
 		s.metrics.inFlight.Inc()
@@ -121,6 +129,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			status := rec.status
 			if status == 0 {
 				status = http.StatusOK // nothing written: net/http answers 200
+			}
+			// The answer never reached the client whole: a failed write,
+			// or the client closed the connection before the handler ended.
+			gone := rec.writeErr != nil || errors.Is(r.Context().Err(), context.Canceled)
+			if gone {
+				status = statusClientClosed
 			}
 			d := time.Since(start)
 			s.metrics.observeRequest(route, r.Method, status, d)
@@ -132,34 +146,93 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if q := redactQuery(r.URL.RawQuery); q != "" {
 				attrs = append(attrs, "query", q)
 			}
+			if gone {
+				attrs = append(attrs, "client_abort", true)
+			}
+			level := slog.LevelInfo
 			if aborted {
 				// The handler panicked (http.ErrAbortHandler ends a broken
 				// stream): say so, then let net/http deal with the panic.
 				attrs = append(attrs, "aborted", true)
-				s.log.Warn("request", attrs...)
-				return
-			}
-			level := slog.LevelInfo
-			if status >= 500 {
+				if !gone {
+					level = slog.LevelWarn
+				}
+			} else if status >= 500 && !gone {
 				level = slog.LevelWarn
 			}
 			s.log.Log(r.Context(), level, "request", attrs...)
 		}()
+		if err := checkBrowserRequest(csrf, r); err != nil {
+			s.logFrom(r.Context()).Info("request refused", "path", r.URL.Path, "status", err.Status, "err", err.Msg,
+				"origin", clip(r.Header.Get("Origin"), 200), "sec_fetch_site", clip(r.Header.Get("Sec-Fetch-Site"), 50))
+			if jsonAPI(r.URL.Path) {
+				writeJSONMessage(rec, err.Status, err.Msg)
+			} else {
+				writeText(rec, err.Status, err.Msg)
+			}
+			aborted = false
+			return
+		}
 		next.ServeHTTP(rec, r)
 		aborted = false
 	})
 }
 
+// jsonAPI reports the paths of the JSON APIs: their answers, errors
+// included, are JSON, and their state-changing requests must say they
+// send JSON.
+func jsonAPI(path string) bool {
+	for _, p := range []string{"/oms/", "/openbravo/", "/shops/"} {
+		if strings.HasPrefix(path+"/", p) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkBrowserRequest refuses what a hostile page could make a logged-in
+// browser send. State-changing requests (any method but GET, HEAD and
+// OPTIONS) from a browser must come from the gateway's own origin: the
+// browser says so in Sec-Fetch-Site, or in Origin (net/http's
+// CrossOriginProtection). Requests with neither header are not a
+// browser's (the planner's multipart POST, curl, scripts) and pass. The
+// JSON APIs also take only JSON (or no body): every content type an HTML
+// form can send, however old the browser, is refused.
+func checkBrowserRequest(csrf *http.CrossOriginProtection, r *http.Request) *badRequest {
+	if err := csrf.Check(r); err != nil {
+		return &badRequest{Status: http.StatusForbidden, Msg: "cross-site request refused: state-changing requests must come from this gateway's own pages or from a non-browser client"}
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return nil
+	}
+	if !jsonAPI(r.URL.Path) {
+		return nil
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" && r.ContentLength == 0 {
+		return nil
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return &badRequest{Status: http.StatusUnsupportedMediaType, Msg: "the request body must be JSON: send Content-Type: application/json"}
+}
+
 // secretParam reports query keys whose values must not reach the log.
 func secretParam(k string) bool {
 	k = strings.ToLower(k)
-	for _, s := range []string{"pass", "token", "secret", "key", "auth", "session", "signature", "sign"} {
+	for _, s := range secretParamParts {
 		if strings.Contains(k, s) {
 			return true
 		}
 	}
 	return false
 }
+
+// secretParamParts are the parts of query parameter names whose values
+// are logged as REDACTED (README, "Request ids and logging").
+var secretParamParts = []string{"pass", "pwd", "pw", "token", "jwt", "secret", "key", "auth", "cred", "session", "signature", "sign"}
 
 // redactQuery returns the query string with secret-looking values replaced.
 // An unparsable query is left out entirely rather than logged raw.
@@ -221,12 +294,14 @@ func (s *Server) routeOf(r *http.Request) string {
 	return strings.Join(segs, "/")
 }
 
-// statusRecorder remembers the status and size of a response. It keeps
-// streaming working: Flush and Unwrap reach the real writer.
+// statusRecorder remembers the status and size of a response, and the
+// first failed write (the client went away). It keeps streaming working:
+// Flush and Unwrap reach the real writer.
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	status   int
+	bytes    int64
+	writeErr error
 }
 
 func (w *statusRecorder) WriteHeader(code int) {
@@ -242,6 +317,9 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
+	if err != nil && w.writeErr == nil {
+		w.writeErr = err
+	}
 	return n, err
 }
 

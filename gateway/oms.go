@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -17,20 +19,6 @@ func (s *Server) omsRoutes(rt *httprouter.Router) {
 	rt.HandlerFunc(http.MethodPost, "/oms/orders-proposal", s.handleOMSProposal)
 	rt.HandlerFunc(http.MethodPost, "/openbravo/ws/org.openbravo.oms.getOrdersProposal", s.handleOMSProposal)
 	rt.GET("/oms/runs/:id", s.handleOMSRun)
-}
-
-// omsError is the JSON body of a refused or failed sourcing request.
-type omsError struct {
-	Error omsErrorBody `json:"error"`
-}
-
-type omsErrorBody struct {
-	Status  int    `json:"status"`
-	Message string `json:"message"`
-}
-
-func writeOMSError(w http.ResponseWriter, status int, msg string) {
-	writeCompactJSON(w, status, omsError{Error: omsErrorBody{Status: status, Message: msg}})
 }
 
 // writeCompactJSON answers with unindented JSON: sourcing answers are
@@ -47,26 +35,35 @@ func writeCompactJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
+// maxTicketBytes bounds a sourcing request's body whatever MaxBodyBytes
+// allows: the largest ticket (oms.MaxLines lines) is far smaller.
+const maxTicketBytes = 8 << 20
+
 // handleOMSProposal answers POST /oms/orders-proposal: which warehouse
 // ships which lines of a ticket. The response version comes from the query
 // (?version=) or the body ("version"), default 1.1.0; ?refresh=1 reads
-// the stock from Odoo again instead of the cached snapshot.
+// the stock from Odoo again instead of the cached snapshot. Every answer,
+// errors included, is JSON.
 func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	c, ok := s.authenticate(w, r, q.Get)
+	c, ok := s.authenticateIn(w, r, q.Get, styleJSON)
 	if !ok {
 		return
 	}
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	body := http.MaxBytesReader(w, r.Body, min(s.cfg.MaxBodyBytes, maxTicketBytes))
 	t, err := oms.ParseTicket(body)
 	if err != nil {
 		s.metrics.observeOMS("refused", 0)
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeOMSError(w, http.StatusRequestEntityTooLarge, "ticket larger than the configured body limit")
-			return
+		var be *bodyError
+		switch {
+		case errors.As(err, &tooBig):
+			writeJSONMessage(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("ticket larger than the body limit of %d bytes", tooBig.Limit))
+		case errors.As(err, &be):
+			s.writeJSONError(w, r, "reading the ticket failed", be, false)
+		default:
+			writeJSONMessage(w, http.StatusBadRequest, err.Error())
 		}
-		writeOMSError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	v := q.Get("version")
@@ -76,7 +73,7 @@ func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
 	version, err := oms.CheckVersion(v)
 	if err != nil {
 		s.metrics.observeOMS("refused", 0)
-		writeOMSError(w, http.StatusBadRequest, err.Error())
+		writeJSONMessage(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	req := oms.Request{Session: c.Session, Scope: c.Database + "\x00" + c.Login, Database: c.Database, Ticket: t}
@@ -90,13 +87,11 @@ func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if oms.IsInputError(err) {
 			s.metrics.observeOMS("refused", 0)
-			writeOMSError(w, http.StatusBadRequest, err.Error())
+			writeJSONMessage(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		s.metrics.observeOMS("failed", 0)
-		status := statusFor(err)
-		s.logFrom(r.Context()).Error("order sourcing failed", "ticket", t.ID, "status", status, "err", err)
-		writeOMSError(w, status, "order sourcing failed: "+err.Error())
+		s.writeJSONError(w, r, "order sourcing failed", fmt.Errorf("ticket %q: %w", t.ID, err), false)
 		return
 	}
 	result := "sourced"
@@ -106,7 +101,7 @@ func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
 	s.metrics.observeOMS(result, run.Duration)
 	if err := s.omsRuns.add(run); err != nil {
 		s.metrics.observeOMS("failed", 0)
-		writeOMSError(w, http.StatusServiceUnavailable, err.Error())
+		writeJSONMessage(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	s.logFrom(r.Context()).Debug("order sourced", "ticket", t.ID, "run", run.ID, "fulfilled", run.Fulfilled, "lines", len(t.Lines), "duration", run.Duration)
@@ -116,19 +111,18 @@ func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
 // handleOMSRun serves GET /oms/runs/:id: a kept run with every rule and
 // criterion, their groups and logs. Callers see runs of their database only.
 func (s *Server) handleOMSRun(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	c, ok := s.authenticate(w, r, r.URL.Query().Get)
+	c, ok := s.authenticateIn(w, r, r.URL.Query().Get, styleJSON)
 	if !ok {
 		return
 	}
 	id := ps.ByName("id")
 	kept, found, err := s.omsRuns.get(id)
 	if err != nil {
-		s.logFrom(r.Context()).Error("reading an order-sourcing run failed", "run", id, "err", err)
-		writeOMSError(w, http.StatusInternalServerError, "reading the run failed: "+err.Error())
+		s.writeJSONError(w, r, "reading the run failed", fmt.Errorf("run %q: %w", clip(id, 100), err), false)
 		return
 	}
 	if !found || kept.Database != c.Database {
-		writeOMSError(w, http.StatusNotFound, "no order-sourcing run "+id)
+		writeJSONMessage(w, http.StatusNotFound, "no order-sourcing run "+strconv.Quote(clip(id, 100)))
 		return
 	}
 	kept.Expand() // a copy of its own, decoded for this request

@@ -46,6 +46,7 @@ func BenchmarkOMSProposalHTTP(b *testing.B) {
 			post := func() error {
 				req, _ := http.NewRequest(http.MethodPost, gw.URL+"/oms/orders-proposal", strings.NewReader(string(ticket)))
 				req.SetBasicAuth("admin", "admin")
+				req.Header.Set("Content-Type", "application/json")
 				res, err := client.Do(req)
 				if err != nil {
 					return err

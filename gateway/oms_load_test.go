@@ -88,7 +88,9 @@ func TestOMSThroughputHTTP(t *testing.T) {
 	post := func() (string, time.Duration, error) {
 		t0 := time.Now()
 		req, _ := http.NewRequest(http.MethodPost, gw.URL+"/oms/orders-proposal", strings.NewReader(ticket))
+		req.Header.Set("Content-Type", "application/json")
 		req.SetBasicAuth("admin", "admin")
+		req.Header.Set("Content-Type", "application/json")
 		res, err := client.Do(req)
 		if err != nil {
 			return "", 0, err

@@ -72,6 +72,7 @@ type Server struct {
 	oms       *oms.Service
 	omsRuns   *runKeeper
 	logins    *loginCache
+	throttle  *loginThrottle
 
 	companySettings settingsCache
 	metrics         *metrics     // Prometheus series of this server (GET /metrics)
@@ -105,6 +106,7 @@ func New(cfg Config, t odoo.Transport, st *store.Store, log *slog.Logger) *Serve
 		cfg.AuthCacheTTL = time.Minute
 	}
 	s.logins = newLoginCache(cfg.AuthCacheTTL, cfg.Now)
+	s.throttle = newLoginThrottle()
 	s.oms = oms.NewService(cfg.OMS, cfg.Now)
 	s.omsRuns = newRunKeeper(st, cfg.OMS.Config(), cfg.Now, log)
 	m.watchQueue(s.omsRuns.queued)

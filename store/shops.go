@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -26,10 +27,28 @@ func init() {
 // ErrNotFound is returned when a named shop or record does not exist.
 var ErrNotFound = errors.New("store: not found")
 
+// Errors of saving a shop.
+var (
+	// ErrShopExists: a create found a shop of that name (of any database:
+	// names are unique in the file, records are keyed by them).
+	ErrShopExists = errors.New("store: a shop of that name exists")
+	// ErrOtherDatabase: the shop of that name belongs to another database.
+	ErrOtherDatabase = errors.New("store: the shop belongs to another database")
+	// ErrSecretsRequired: an update moves the shop to another platform or
+	// API URL without sending its secrets again. Keeping them would let
+	// whoever may edit a shop, without knowing its secrets, have them
+	// signed and sent to a host of their choosing.
+	ErrSecretsRequired = errors.New("store: changing platform or api_url needs the secrets again")
+)
+
 // Shop is a configured marketplace shop. The credentials are kept here;
 // callers that show a shop (API, CLI) must use Redacted.
 type Shop struct {
-	Name     string `json:"name"`
+	Name string `json:"name"`
+	// Database is the Odoo database the shop belongs to: only its users
+	// see and manage it through the API. Empty: saved before shops had an
+	// owner (see AdoptShops); on save, empty keeps the stored owner.
+	Database string `json:"database,omitempty"`
 	Platform string `json:"platform"`
 	// OrderPrefix is put before every imported sales order name.
 	OrderPrefix string `json:"order_prefix"`
@@ -123,10 +142,22 @@ func key(parts ...string) []byte {
 }
 
 // SaveShop creates or replaces a shop. Empty secrets keep the stored ones,
-// so an update need not resend them.
-func (s *Store) SaveShop(sh Shop, now time.Time) error {
+// so an update need not resend them, except when it changes the platform
+// or the API URL (ErrSecretsRequired). A shop of another database is not
+// replaced (ErrOtherDatabase).
+func (s *Store) SaveShop(sh Shop, now time.Time) error { return s.saveShop(sh, now, false) }
+
+// CreateShop saves a new shop; ErrShopExists when the name is taken.
+func (s *Store) CreateShop(sh Shop, now time.Time) error { return s.saveShop(sh, now, true) }
+
+func (s *Store) saveShop(sh Shop, now time.Time, create bool) error {
 	if sh.Name == "" {
 		return fmt.Errorf("save shop: empty name")
+	}
+	if strings.ContainsRune(sh.Name, 0) {
+		// NUL separates the parts of record keys: such a name would reach
+		// into another shop's records.
+		return fmt.Errorf("save shop %q: the name contains a NUL byte", sh.Name)
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(bucketShops))
@@ -135,20 +166,75 @@ func (s *Store) SaveShop(sh Shop, now time.Time) error {
 		if err != nil {
 			return fmt.Errorf("save shop %s: %w", sh.Name, err)
 		}
-		if found {
-			sh.Created = old.Created
-			if sh.AppSecret == "" {
-				sh.AppSecret = old.AppSecret
-			}
-			if sh.SessionKey == "" {
-				sh.SessionKey = old.SessionKey
-			}
-		} else {
-			sh.Created = now
+		if !found {
+			sh.Created, sh.Updated = now, now
+			return putJSON(b, []byte(sh.Name), sh)
 		}
-		sh.Updated = now
+		switch {
+		case create:
+			return fmt.Errorf("create shop %q: %w", sh.Name, ErrShopExists)
+		case sh.Database == "":
+			sh.Database = old.Database
+		case sh.Database != old.Database:
+			return fmt.Errorf("save shop %q: %w", sh.Name, ErrOtherDatabase)
+		}
+		moved := sh.Platform != old.Platform || sh.APIURL != old.APIURL
+		for _, sec := range []struct {
+			name, old string
+			cur       *string
+		}{
+			{"app_secret", old.AppSecret, &sh.AppSecret},
+			{"session_key", old.SessionKey, &sh.SessionKey},
+		} {
+			if *sec.cur != "" || sec.old == "" {
+				continue
+			}
+			if moved {
+				return fmt.Errorf("save shop %q: %s missing: %w", sh.Name, sec.name, ErrSecretsRequired)
+			}
+			*sec.cur = sec.old
+		}
+		sh.Created, sh.Updated = old.Created, now
 		return putJSON(b, []byte(sh.Name), sh)
 	})
+}
+
+// AdoptShops gives the shops saved without a database (before shops had
+// owners) to db, in one transaction, and returns their names.
+func (s *Store) AdoptShops(db string) ([]string, error) {
+	if db == "" {
+		return nil, fmt.Errorf("adopt shops: empty database")
+	}
+	var adopted []string
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketShops))
+		var orphans []Shop
+		err := b.ForEach(func(k, v []byte) error {
+			var sh Shop
+			if err := jsonUnmarshal(v, &sh); err != nil {
+				return fmt.Errorf("decode shop %s: %w", k, err)
+			}
+			if sh.Database == "" {
+				orphans = append(orphans, sh)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, sh := range orphans { // not inside ForEach: bbolt forbids changing a bucket it iterates
+			sh.Database = db
+			if err := putJSON(b, []byte(sh.Name), sh); err != nil {
+				return err
+			}
+			adopted = append(adopted, sh.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("adopt shops into %s: %w", db, err)
+	}
+	return adopted, nil
 }
 
 // Shop returns a shop with its secrets.
@@ -187,10 +273,22 @@ func (s *Store) Shops() ([]Shop, error) {
 }
 
 // DeleteShop removes a shop and every record kept for it.
-func (s *Store) DeleteShop(name string) error {
+func (s *Store) DeleteShop(name string) error { return s.deleteShop(name, nil) }
+
+// DeleteShopOf removes a shop of database db and every record kept for
+// it; a shop of another database is ErrNotFound, checked in the same
+// transaction as the delete.
+func (s *Store) DeleteShopOf(db, name string) error { return s.deleteShop(name, &db) }
+
+func (s *Store) deleteShop(name string, db *string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(bucketShops))
-		if b.Get([]byte(name)) == nil {
+		var sh Shop
+		found, err := getJSON(b, []byte(name), &sh)
+		if err != nil {
+			return fmt.Errorf("delete shop %q: %w", name, err)
+		}
+		if !found || (db != nil && sh.Database != *db) {
 			return fmt.Errorf("delete shop %q: %w", name, ErrNotFound)
 		}
 		if err := b.Delete([]byte(name)); err != nil {

@@ -114,3 +114,90 @@ func TestRecordPush(t *testing.T) {
 		t.Errorf("history = %+v %v", ps, err)
 	}
 }
+
+// TestShopOwnership: a shop belongs to one database. Saves of another
+// database, creates of a taken name and moves to another platform or API
+// URL without the secrets are refused in the transaction that would write;
+// shops saved before owners existed are adopted in one go.
+func TestShopOwnership(t *testing.T) {
+	s := openShops(t)
+	now := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	base := Shop{Name: "tb", Database: "a", Platform: "taobao", APIURL: "https://gw.example/router", AppKey: "k", AppSecret: "sec", SessionKey: "sess"}
+	if err := s.CreateShop(base, now); err != nil {
+		t.Fatal(err)
+	}
+	with := func(f func(*Shop)) Shop { sh := base; f(&sh); return sh }
+	for _, tc := range []struct {
+		name string
+		save func() error
+		want error
+	}{
+		{"create again", func() error { return s.CreateShop(base, now) }, ErrShopExists},
+		{"create again from another database", func() error { return s.CreateShop(with(func(sh *Shop) { sh.Database = "b" }), now) }, ErrShopExists},
+		{"save from another database", func() error { return s.SaveShop(with(func(sh *Shop) { sh.Database = "b" }), now) }, ErrOtherDatabase},
+		{"new api_url without secrets", func() error {
+			return s.SaveShop(with(func(sh *Shop) { sh.APIURL, sh.AppSecret, sh.SessionKey = "https://evil.example/", "", "" }), now)
+		}, ErrSecretsRequired},
+		{"new api_url with only the app secret", func() error {
+			return s.SaveShop(with(func(sh *Shop) { sh.APIURL, sh.SessionKey = "https://evil.example/", "" }), now)
+		}, ErrSecretsRequired},
+		{"api_url dropped (platform default) without secrets", func() error {
+			return s.SaveShop(with(func(sh *Shop) { sh.APIURL, sh.AppSecret, sh.SessionKey = "", "", "" }), now)
+		}, ErrSecretsRequired},
+		{"new platform without secrets", func() error {
+			return s.SaveShop(with(func(sh *Shop) { sh.Platform, sh.AppSecret, sh.SessionKey = "taobao-sandbox", "", "" }), now)
+		}, ErrSecretsRequired},
+		{"name with NUL", func() error { return s.SaveShop(with(func(sh *Shop) { sh.Name = "tb\x00x" }), now) }, nil},
+	} {
+		err := tc.save()
+		if tc.want == nil {
+			if err == nil {
+				t.Errorf("%s: saved", tc.name)
+			}
+		} else if !errors.Is(err, tc.want) {
+			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
+		}
+		if sh, _ := s.Shop("tb"); sh.APIURL != base.APIURL || sh.Database != "a" || sh.AppSecret != "sec" || sh.Platform != "taobao" {
+			t.Fatalf("%s changed the shop: %+v", tc.name, sh)
+		}
+	}
+	// The same URL without secrets keeps them; the CLI's empty database keeps the owner.
+	if err := s.SaveShop(with(func(sh *Shop) { sh.Database, sh.AppSecret, sh.SessionKey, sh.OrderPrefix = "", "", "", "TB" }), now); err != nil {
+		t.Fatal(err)
+	}
+	// A move with both secrets again is fine.
+	if err := s.SaveShop(with(func(sh *Shop) { sh.APIURL, sh.AppSecret, sh.SessionKey = "https://gw2.example/", "sec2", "sess2" }), now); err != nil {
+		t.Fatal(err)
+	}
+	if sh, _ := s.Shop("tb"); sh.Database != "a" || sh.APIURL != "https://gw2.example/" || sh.AppSecret != "sec2" || sh.SessionKey != "sess2" {
+		t.Errorf("after the move: %+v", sh)
+	}
+	if err := s.DeleteShopOf("b", "tb"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("delete from another database: err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Shop("tb"); err != nil {
+		t.Fatalf("a delete from another database removed the shop: %v", err)
+	}
+	if err := s.DeleteShopOf("a", "tb"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Shops saved before owners existed: adopted together, the owned ones left alone.
+	for _, sh := range []Shop{{Name: "old1"}, {Name: "old2"}, {Name: "mine", Database: "c"}} {
+		if err := s.SaveShop(sh, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.AdoptShops("a")
+	if err != nil || len(got) != 2 || got[0] != "old1" || got[1] != "old2" {
+		t.Fatalf("adopted %v, %v; want [old1 old2]", got, err)
+	}
+	if again, _ := s.AdoptShops("b"); len(again) != 0 {
+		t.Errorf("a second adoption took %v", again)
+	}
+	for name, db := range map[string]string{"old1": "a", "old2": "a", "mine": "c"} {
+		if sh, _ := s.Shop(name); sh.Database != db {
+			t.Errorf("%s belongs to %q, want %q", name, sh.Database, db)
+		}
+	}
+}

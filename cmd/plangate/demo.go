@@ -86,7 +86,7 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 			fmt.Fprintf(w, "  Company %q:\n    open %s/frepple/xml?%s\n", c, base, q.Encode())
 		}
 		fmt.Fprintln(w, "  Log in as admin / admin when the browser asks. Ctrl-C stops.")
-		fmt.Fprintf(w, "  Order sourcing (which warehouse ships which lines):\n    curl -u admin:admin -d '%s' %s/oms/orders-proposal\n", demoTicket, base)
+		fmt.Fprintf(w, "  Order sourcing (which warehouse ships which lines):\n    curl -u admin:admin -H 'Content-Type: application/json' -d '%s' %s/oms/orders-proposal\n", demoTicket, base)
 		printShopDemo(w, fake.URL, esrv.URL, ds.Database)
 	})
 }

@@ -109,7 +109,11 @@ func TestDemoServesTheSourcingExample(t *testing.T) {
 	if !strings.Contains(out.String(), demoTicket) {
 		t.Errorf("the demo does not print its sourcing example:\n%s", out)
 	}
+	if !strings.Contains(out.String(), "-H 'Content-Type: application/json'") {
+		t.Errorf("the printed example lacks the JSON content type the endpoint requires:\n%s", out)
+	}
 	req, _ := http.NewRequest(http.MethodPost, base+"/oms/orders-proposal", strings.NewReader(demoTicket))
+	req.Header.Set("Content-Type", "application/json")
 	req.SetBasicAuth("admin", "admin")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

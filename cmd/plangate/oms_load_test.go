@@ -185,6 +185,7 @@ func postTickets(base, ticket string, clients int, stopAt time.Time, drain bool)
 				}
 				req, _ := http.NewRequest(http.MethodPost, base+"/oms/orders-proposal", strings.NewReader(ticket))
 				req.SetBasicAuth("admin", "admin")
+				req.Header.Set("Content-Type", "application/json")
 				resp, err := hc.Do(req)
 				if err != nil { // after the stop: the server is gone, this client ends
 					if time.Now().After(stopAt) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -116,7 +117,7 @@ func serveGateway(ctx context.Context, env *cliEnv, cfg *Config, log *slog.Logge
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	base := "http://" + ln.Addr().String()
-	log.Info("gateway listening", "url", base, "odoo", cfg.Odoo.URL)
+	log.Info("gateway listening", "url", base, "odoo", redactedURL(cfg.Odoo.URL))
 	if announce != nil {
 		announce(base)
 	}
@@ -124,6 +125,19 @@ func serveGateway(ctx context.Context, env *cliEnv, cfg *Config, log *slog.Logge
 		env.ready(ln.Addr().String())
 	}
 	return serveUntil(ctx, hs, ln, cfg.Limits.ShutdownTimeout, log)
+}
+
+// redactedURL is raw without the credentials it may carry
+// (https://user:password@host/…), for logs.
+func redactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	return u.String()
 }
 
 // serveUntil serves on ln until ctx ends, then shuts down gracefully:

@@ -57,17 +57,7 @@ func demoSession(t testing.TB) (*odooemu.Server, *odoo.Session) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := odooemu.Start(odooemu.New(ds))
-	t.Cleanup(srv.Close)
-	tr, err := odoo.NewTransport(odoo.Options{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := odoo.Login(context.Background(), tr, "odoo17", "admin", "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, s
+	return sessionOf(t, ds)
 }
 
 // paramsFor turns a golden's query string into export parameters.

@@ -56,6 +56,11 @@ func (r *run) writeCalendars() error {
 			calResources[c] = append(calResources[c], res)
 		}
 	}
+	// The addon keeps these resources in a Python set and creates the
+	// resource calendars in the set's iteration order.
+	for c, res := range calResources {
+		calResources[c] = pySetOrder(res)
+	}
 	specific := map[int]string{} // resource id → display name, for resources with own entries
 	for _, q := range []struct {
 		model  string
@@ -263,4 +268,78 @@ func (r *run) writeTwoWeekEntry(e calendarEntry, loc *time.Location, bucket func
 func dateOrdinal(t time.Time) int {
 	base := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
 	return int(t.Sub(base).Hours()/24) + 1
+}
+
+// pySetOrder returns the order in which CPython iterates a set of
+// non-negative ints added in the given order (setobject.c; checked against
+// CPython 3.11, TestPySetOrder). An int hashes to itself; the table starts
+// with 8 slots and, when three fifths full, grows to the next power of two
+// above 4× the entries (2× past 50,000); a key goes to slot hash & mask,
+// else to the first free one of the 9 that follow, else the probe jumps
+// by i = 5i + 1 + perturb with perturb = hash shifted right 5 bits each
+// time. Iteration walks the slots: ascending for ids below the table
+// size, but not in general ({5, 9} iterates 9, 5).
+func pySetOrder(ids []int) []int {
+	const linearProbes, perturbShift = 9, 5
+	table := make([]int, 8)
+	for i := range table {
+		table[i] = -1
+	}
+	insert := func(table []int, key int) bool {
+		mask := uint64(len(table) - 1)
+		perturb := uint64(key)
+		i := uint64(key) & mask
+		for {
+			probes := uint64(0)
+			if i+linearProbes <= mask {
+				probes = linearProbes
+			}
+			for j := uint64(0); j <= probes; j++ {
+				switch table[i+j] {
+				case -1:
+					table[i+j] = key
+					return true
+				case key:
+					return false
+				}
+			}
+			perturb >>= perturbShift
+			i = (i*5 + 1 + perturb) & mask
+		}
+	}
+	used := 0
+	for _, id := range ids {
+		if id < 0 || !insert(table, id) {
+			continue
+		}
+		used++
+		if used*5 < (len(table)-1)*3 {
+			continue
+		}
+		minUsed := used * 4
+		if used > 50000 {
+			minUsed = used * 2
+		}
+		size := 8
+		for size <= minUsed {
+			size <<= 1
+		}
+		grown := make([]int, size)
+		for i := range grown {
+			grown[i] = -1
+		}
+		for _, k := range table {
+			if k >= 0 {
+				insert(grown, k)
+			}
+		}
+		table = grown
+	}
+	out := make([]int, 0, used)
+	for _, k := range table {
+		if k >= 0 {
+			out = append(out, k)
+		}
+	}
+	return out
 }

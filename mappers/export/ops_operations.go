@@ -2,7 +2,7 @@ package export
 
 import (
 	"fmt"
-	"sort"
+	"unicode/utf8"
 
 	"github.com/plangate/plangate/mappers/odoo"
 	"github.com/plangate/plangate/xmlschema"
@@ -91,24 +91,11 @@ func (r *run) writeOperations() error {
 
 	r.w.S("<!-- bills of material -->\n<operations>\n")
 	n := 0
-	// The addon's document lists subcontracting operations after the
-	// manufacturing ones (golden sf_mode1: BOM 9, sequence 0, comes last).
-	var subcontract []odoo.Record
+	// One pass over the BOMs in Odoo's order (mrp.bom: sequence, then id;
+	// a NULL sequence sorts last), subcontracting ones where they come, as
+	// the addon loops.
 	for _, b := range boms {
-		if b.String("type") == "subcontract" {
-			subcontract = append(subcontract, b)
-			continue
-		}
-		n += r.writeBOM(b, nil, steps[b.ID()], secondaries, lines)
-	}
-	for _, b := range subcontract {
-		tp := r.master.templates[b.M2OID("product_tmpl_id")]
-		if tp == nil {
-			continue
-		}
-		for i := range tp.Subcontractors {
-			n += r.writeBOM(b, &tp.Subcontractors[i], nil, secondaries, lines)
-		}
+		n += r.writeBOM(b, steps[b.ID()], secondaries, lines)
 	}
 	r.w.S("</operations>\n")
 	r.counts["operations"] = n
@@ -155,16 +142,39 @@ func subset(a, b []int) bool {
 	return true
 }
 
-// writeBOM writes the operations of one BOM (one per applicable variant),
-// returning how many it wrote.
-func (r *run) writeBOM(b odoo.Record, sub *subcontractor, steps []routingStep, secondaries map[int]secondaryWC, lines map[int][]bomLine) int {
+// writeBOM writes the operations of one BOM, returning how many it wrote:
+// per applicable variant, one operation, or one per subcontractor of a
+// subcontracting BOM (the addon's loops: BOM, variant, subcontractor).
+func (r *run) writeBOM(b odoo.Record, steps []routingStep, secondaries map[int]secondaryWC, lines map[int][]bomLine) int {
 	tp := r.master.templates[b.M2OID("product_tmpl_id")]
 	if tp == nil {
 		return 0
 	}
+	subs := []*subcontractor{nil}
+	if b.String("type") == "subcontract" {
+		if len(tp.Subcontractors) == 0 {
+			return 0
+		}
+		subs = subs[:0]
+		for i := range tp.Subcontractors {
+			subs = append(subs, &tp.Subcontractors[i])
+		}
+	}
 	loc := r.init.company.MfgLocation
 	only := b.M2OID("product_id")
 	code := b.String("code")
+	desc := ""
+	if code != "" {
+		desc = " description=" + xmlschema.QuoteAttr(code)
+	}
+	seq := b.Int("sequence")
+	if seq == 0 {
+		seq = 1
+	}
+	produced := r.convertQty(b.Float("product_qty"), b.M2OID("product_uom_id"), tp.ID)
+	if produced == 0 {
+		produced = 1
+	}
 	n := 0
 	for _, v := range tp.Variants {
 		if only != 0 && v != only {
@@ -178,30 +188,23 @@ func (r *run) writeBOM(b odoo.Record, sub *subcontractor, steps []routingStep, s
 		if head == "" {
 			head = it.Name
 		}
-		where := loc
-		if sub != nil {
-			where = sub.Name
+		for _, sub := range subs {
+			where := loc
+			if sub != nil {
+				where = sub.Name
+			}
+			suffix := fmt.Sprintf(" @ %s %d", where, b.ID())
+			name := head + suffix
+			if utf8.RuneCountInString(name) > 300 {
+				name = cutFront(it.Name, suffix, 300) // the addon cuts the item name, not the code
+			}
+			if sub != nil || !r.init.manageWorkOrders || len(steps) == 0 {
+				r.writeSummaryOperation(name, desc, it, loc, b, sub, produced, seq, lines[b.ID()])
+			} else {
+				r.writeRoutingOperation(name, desc, it, loc, b, produced, seq, steps, secondaries, lines[b.ID()])
+			}
+			n++
 		}
-		suffix := fmt.Sprintf(" @ %s %d", where, b.ID())
-		name := cutFront(head, suffix, 300)
-		produced := r.convertQty(b.Float("product_qty"), b.M2OID("product_uom_id"), tp.ID)
-		if produced == 0 {
-			produced = 1
-		}
-		desc := ""
-		if code != "" {
-			desc = " description=" + xmlschema.QuoteAttr(code)
-		}
-		seq := b.Int("sequence")
-		if seq == 0 {
-			seq = 1
-		}
-		if sub != nil || !r.init.manageWorkOrders || len(steps) == 0 {
-			r.writeSummaryOperation(name, desc, it, loc, b, sub, produced, seq, lines[b.ID()])
-		} else {
-			r.writeRoutingOperation(name, desc, it, loc, b, produced, seq, steps, secondaries, lines[b.ID()])
-		}
-		n++
 	}
 	return n
 }
@@ -357,5 +360,3 @@ func (r *run) writeRoutingOperation(name, desc string, it *item, loc string, b o
 	}
 	r.w.S("</suboperations>\n</operation>\n")
 }
-
-var _ = sort.Ints

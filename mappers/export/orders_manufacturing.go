@@ -456,6 +456,7 @@ func (r *run) moSecondaryLoads(wo, step odoo.Record, d *moData) string {
 				out += "<skill name=" + xmlschema.QuoteAttr(sk) + "/>"
 			}
 			out += "</load>"
+			break // the first routing line of the pool only, as the addon
 		}
 	}
 	if out == "" {

@@ -172,6 +172,37 @@ func (r *run) writeStockOrders() error {
 		lotName[l.ID()] = l.String("name")
 		lotExpiry[l.ID()] = l
 	}
+	// The addon's SQL groups by product, location, lot name and expiry and
+	// orders by location; PostgreSQL sorts the groups on location, product,
+	// lot name and expiry (NULLs last), as the demo's recorded answer (R43)
+	// shows, and the totals follow that order.
+	lotKey := func(k key) (name, expiry string, null bool) {
+		if k.lot == 0 {
+			return "", "", true
+		}
+		return lotName[k.lot], lotExpiry[k.lot].String("expiration_date"), false
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.loc != b.loc {
+			return a.loc < b.loc
+		}
+		if a.product != b.product {
+			return a.product < b.product
+		}
+		an, ae, anull := lotKey(a)
+		bn, be, bnull := lotKey(b)
+		if anull != bnull {
+			return bnull
+		}
+		if an != bn {
+			return an < bn
+		}
+		if (ae == "") != (be == "") {
+			return be == ""
+		}
+		return ae < be
+	})
 	type stock struct {
 		item   *item
 		wh     string

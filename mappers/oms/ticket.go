@@ -11,8 +11,13 @@ import (
 	"strings"
 )
 
-// MaxLines bounds the lines of one ticket; bigger orders are not tickets.
-const MaxLines = 10000
+// Bounds of one ticket. Every run is kept (with its ticket) for
+// inspection, so a ticket's size is bounded: bigger orders are not
+// tickets, and an identifier longer than MaxIDLen is not an identifier.
+const (
+	MaxLines = 1000
+	MaxIDLen = 128
+)
 
 // Ticket is an order to source, as the caller sent it.
 type Ticket struct {
@@ -162,10 +167,13 @@ func ParseTicket(r io.Reader) (*Ticket, error) {
 		return nil, &InputError{Msg: "invalid JSON: " + jsonErrorText(err), Err: err}
 	}
 	req, wls, ok := scanTicket(body) // the common shape, quickly
-	if !ok {
-		if req, wls, err = decodeTicket(body); err != nil {
-			return nil, err
-		}
+	if ok {
+		err = checkTicketIDs(req)
+	} else {
+		req, wls, err = decodeTicket(body)
+	}
+	if err != nil {
+		return nil, err
 	}
 	t := req.Ticket
 	if len(wls) == 0 {
@@ -187,6 +195,16 @@ func ParseTicket(r io.Reader) (*Ticket, error) {
 		n := i + 1
 		l := Line{ID: string(wl.ID), Product: wl.Product.id(), UOM: wl.UOM.id()}
 		bad := func(field, msg string) error { return &InputError{Line: n, ID: l.ID, Field: field, Msg: msg} }
+		for _, f := range []struct {
+			name, v string
+		}{{"id", l.ID}, {"product.id", l.Product}, {"uom", l.UOM}} {
+			if err := checkIDLen(f.v); err != nil {
+				if f.name == "id" {
+					l.ID = "" // too long to echo in the error's "(id …)"
+				}
+				return nil, bad(f.name, err.Error())
+			}
+		}
 		if l.ID == "" {
 			l.ID = strconv.Itoa(n) // lines are answered by id: give anonymous ones their number
 		}
@@ -228,6 +246,9 @@ func decodeTicket(body []byte) (wireRequest, []wireLine, error) {
 	if t.ID == "" {
 		return req, nil, &InputError{Field: "ticket.id", Msg: "missing"}
 	}
+	if err := checkTicketIDs(req); err != nil {
+		return req, nil, err
+	}
 	// One decode of all lines; only when it fails are they decoded one by
 	// one, to name the line at fault.
 	var wls []wireLine
@@ -248,6 +269,31 @@ func decodeTicket(body []byte) (wireRequest, []wireLine, error) {
 		return req, nil, &InputError{Field: "ticket.lines", Msg: "invalid JSON: " + jsonErrorText(err)}
 	}
 	return req, wls, nil
+}
+
+// checkTicketIDs refuses ticket-level identifiers longer than MaxIDLen.
+func checkTicketIDs(req wireRequest) error {
+	t := req.Ticket
+	for _, f := range []struct {
+		name string
+		v    string
+	}{
+		{"ticket.id", string(t.ID)}, {"ticket.organization.id", t.Organization.id()},
+		{"ticket.businessPartner.id", t.BusinessPartner.id()}, {"ticket.date", string(t.Date)}, {"version", string(req.Version)},
+	} {
+		if err := checkIDLen(f.v); err != nil {
+			return &InputError{Field: f.name, Msg: err.Error()}
+		}
+	}
+	return nil
+}
+
+// checkIDLen refuses an identifier longer than MaxIDLen, quoting only its start.
+func checkIDLen(v string) error {
+	if len(v) <= MaxIDLen {
+		return nil
+	}
+	return fmt.Errorf("%d bytes (%s), at most %d allowed", len(v), firstBytes([]byte(v)), MaxIDLen)
 }
 
 func parseQty(raw json.RawMessage) (float64, error) {

@@ -109,3 +109,52 @@ func TestResponseVersions(t *testing.T) {
 		t.Errorf("version 2.0 accepted: %v", err)
 	}
 }
+
+// TestParseTicketBounds: tickets are kept with their runs, so identifiers
+// and line counts are bounded; the refusal names the field and quotes only
+// the start of the value, never the megabytes sent.
+func TestParseTicketBounds(t *testing.T) {
+	long := strings.Repeat("x", 1<<20)
+	lineOK := `{"id":"L1","product":{"id":"1"},"qty":1,"uom":"1"}`
+	many := strings.TrimSuffix(strings.Repeat(lineOK[:len(lineOK)-1]+`,"id":null},`, MaxLines+1), ",")
+	tests := []struct {
+		name, body, want string
+	}{
+		{"ticket id", `{"ticket":{"id":"` + long + `","lines":[` + lineOK + `]}}`, "ticket: ticket.id: 1048576 bytes (xxxxxxxxxxxxxxxxxxxx...), at most 128 allowed"},
+		{"organization", `{"ticket":{"id":"T","organization":{"id":"` + long + `"},"lines":[` + lineOK + `]}}`, "ticket.organization.id: 1048576 bytes"},
+		{"partner", `{"ticket":{"id":"T","businessPartner":"` + long + `","lines":[` + lineOK + `]}}`, "ticket.businessPartner.id: 1048576 bytes"},
+		{"date", `{"ticket":{"id":"T","date":"` + long + `","lines":[` + lineOK + `]}}`, "ticket.date: 1048576 bytes"},
+		{"version", `{"version":"` + long + `","ticket":{"id":"T","lines":[` + lineOK + `]}}`, "version: 1048576 bytes"},
+		{"line id", `{"ticket":{"id":"T","lines":[{"id":"` + long + `","product":{"id":"1"},"qty":1,"uom":"1"}]}}`, "ticket line 1: id: 1048576 bytes"},
+		{"product id", `{"ticket":{"id":"T","lines":[{"id":"L1","product":{"id":"` + long + `"},"qty":1,"uom":"1"}]}}`, `ticket line 1 (id "L1"): product.id: 1048576 bytes`},
+		{"uom", `{"ticket":{"id":"T","lines":[{"id":"L1","product":{"id":"1"},"qty":1,"uom":"` + long + `"}]}}`, `ticket line 1 (id "L1"): uom: 1048576 bytes`},
+		{"qty", `{"ticket":{"id":"T","lines":[{"id":"L1","product":{"id":"1"},"qty":"` + long + `","uom":"1"}]}}`, `qty: xxxxxxxxxxxxxxxxxxxx... is not a number`},
+		{"too many lines", `{"ticket":{"id":"T","lines":[` + many + `]}}`, "ticket.lines: 1001 lines, at most 1000 allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseTicket(strings.NewReader(tt.body))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", clipped(err), tt.want)
+			}
+			if n := len(err.Error()); n > 200 {
+				t.Errorf("the error echoes %d bytes", n)
+			}
+		})
+	}
+	// At the bounds exactly, a ticket is taken.
+	at := `{"ticket":{"id":"` + strings.Repeat("t", MaxIDLen) + `","lines":[{"id":"` + strings.Repeat("l", MaxIDLen) + `","product":{"id":"1"},"qty":1,"uom":"1"}]}}`
+	if _, err := ParseTicket(strings.NewReader(at)); err != nil {
+		t.Errorf("identifiers of %d bytes: %v", MaxIDLen, err)
+	}
+}
+
+func clipped(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	if s := err.Error(); len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return err.Error()
+}

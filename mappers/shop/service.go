@@ -44,6 +44,10 @@ func (s *Service) open(name string) (store.Shop, Platform, error) {
 	if err != nil {
 		return store.Shop{}, nil, err
 	}
+	if sh.Database != "" && s.Odoo != nil && s.Odoo.DB != sh.Database {
+		// Never write one database's orders and stock with another's shop.
+		return store.Shop{}, nil, fmt.Errorf("shop %q belongs to database %q, not %q: %w", name, sh.Database, s.Odoo.DB, store.ErrOtherDatabase)
+	}
 	open := s.Platform
 	if open == nil {
 		open = Open
