@@ -27,9 +27,10 @@ type runKeeper struct {
 	mu      sync.Mutex
 	pending map[string][]byte // encoded runs queued, or (no store) kept in memory
 	queue   []store.OMSRun
-	order   []string // no store: ids oldest first, for the memory bound
-	kick    chan struct{}
-	room    *sync.Cond // signalled when a flush empties the queue
+	order   []string      // no store: ids oldest first, for the memory bound
+	kick    chan struct{} // a run queued in an empty queue
+	full    chan struct{} // flushAt runs queued
+	room    *sync.Cond    // signalled when a flush empties the queue
 	stop    chan struct{}
 	done    chan struct{}
 	closed  bool
@@ -39,8 +40,13 @@ type runKeeper struct {
 const memoryRuns = 1000
 
 // flushEvery is the batch window: the longest a run waits for its
-// transaction, hence what a crash can lose (the README says so).
-const flushEvery = 100 * time.Millisecond
+// transaction to start, hence what a crash can lose (the README says
+// so). Short windows also spread the store's work evenly between
+// requests instead of in bursts.
+const flushEvery = 25 * time.Millisecond
+
+// retryEvery spaces the attempts while the store fails.
+const retryEvery = time.Second
 
 // flushAt starts a transaction before the window ends when this many runs
 // are queued.
@@ -56,7 +62,7 @@ var errRunNotKept = errors.New("the gateway is shutting down: the run could not 
 
 func newRunKeeper(st *store.Store, cfg oms.Config, now func() time.Time, log *slog.Logger) *runKeeper {
 	k := &runKeeper{st: st, keep: cfg.KeepRuns, maxAge: cfg.KeepFor, now: now, log: log,
-		pending: map[string][]byte{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		pending: map[string][]byte{}, kick: make(chan struct{}, 1), full: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	k.room = sync.NewCond(&k.mu)
 	if st == nil {
 		close(k.done)
@@ -99,13 +105,21 @@ func (k *runKeeper) add(r *oms.Run) error {
 		return nil
 	}
 	k.queue = append(k.queue, o)
-	if len(k.queue) >= flushAt {
-		select {
-		case k.kick <- struct{}{}:
-		default:
-		}
+	switch len(k.queue) {
+	case 1:
+		signal(k.kick)
+	case flushAt:
+		signal(k.full)
 	}
 	return nil
+}
+
+// signal wakes the loop if it waits on c.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 // queued is how many runs wait for the store.
@@ -133,31 +147,48 @@ func (k *runKeeper) get(id string) (*oms.Run, bool, error) {
 	return r, err == nil, err
 }
 
+// loop saves runs one window at a time: the first run queued opens a
+// window, and when it ends (or flushAt runs wait) one transaction saves
+// all that queued meanwhile. Idle, it sleeps; after a failed save it
+// tries again a second later.
 func (k *runKeeper) loop() {
 	defer close(k.done)
-	t := time.NewTicker(flushEvery)
-	defer t.Stop()
+	wait := flushEvery
 	for {
+		if k.queued() == 0 {
+			select {
+			case <-k.kick:
+			case <-k.stop:
+				k.flush()
+				return
+			}
+		}
+		window := time.NewTimer(wait)
 		select {
-		case <-t.C:
-		case <-k.kick:
+		case <-window.C:
+		case <-k.full:
+			window.Stop()
 		case <-k.stop:
+			window.Stop()
 			k.flush()
 			return
 		}
-		k.flush()
+		wait = flushEvery
+		if !k.flush() {
+			wait = retryEvery
+		}
 	}
 }
 
-// flush saves the queue in one transaction. On failure the runs stay
-// queued (and served) for the next flush.
-func (k *runKeeper) flush() {
+// flush saves the queue in one transaction. On failure (false) the runs
+// stay queued, and served, for the next flush.
+func (k *runKeeper) flush() bool {
 	k.mu.Lock()
 	batch := k.queue
 	k.queue = nil
 	k.mu.Unlock()
 	if len(batch) == 0 {
-		return
+		return true
 	}
 	if err := k.st.SaveOMSRuns(batch, k.keep, k.maxAge, k.now()); err != nil {
 		k.log.Error("saving order-sourcing runs failed", "runs", len(batch), "err", err)
@@ -174,7 +205,7 @@ func (k *runKeeper) flush() {
 			k.room.Broadcast()
 		}
 		k.mu.Unlock()
-		return
+		return false
 	}
 	k.mu.Lock()
 	for _, r := range batch {
@@ -182,6 +213,7 @@ func (k *runKeeper) flush() {
 	}
 	k.room.Broadcast()
 	k.mu.Unlock()
+	return true
 }
 
 // close saves what is queued and stops the loop.
