@@ -147,8 +147,9 @@ func scanTicket(body []byte) (req wireRequest, lines []wireLine, ok bool) {
 
 // jsonCursor walks a document json.Valid accepted.
 type jsonCursor struct {
-	b []byte
-	i int
+	b    []byte
+	i    int
+	refs []flexRef // references are cut from here: one allocation for many
 }
 
 // value returns the next value and moves past it.
@@ -215,7 +216,11 @@ func (c *jsonCursor) ref(r **flexRef) bool {
 		*r = nil
 		return true
 	}
-	*r = &flexRef{}
+	if len(c.refs) == cap(c.refs) {
+		c.refs = make([]flexRef, 0, 64)
+	}
+	c.refs = append(c.refs, flexRef{})
+	*r = &c.refs[len(c.refs)-1]
 	return (*r).UnmarshalJSON(v) == nil
 }
 
@@ -225,7 +230,7 @@ func (c *jsonCursor) lines() ([]wireLine, bool) {
 		return nil, false
 	}
 	c.i = skipSpace(c.b, c.i+1)
-	var out []wireLine
+	out := make([]wireLine, 0, min(len(c.b)/64, MaxLines)+1) // a line takes some 60 bytes or more
 	for c.b[c.i] == '{' {
 		out = append(out, wireLine{})
 		l := &out[len(out)-1]
