@@ -3,6 +3,7 @@ module github.com/plangate/plangate
 go 1.26.8
 
 require (
+	github.com/beevik/etree v1.8.1
 	github.com/julienschmidt/httprouter v1.3.0
 	github.com/kolo/xmlrpc v0.0.0-20220921171641-a4b6fa1dd06b
 	github.com/prometheus/client_golang v1.25.0

@@ -88,6 +88,9 @@ func (s *Server) authenticateIn(w http.ResponseWriter, r *http.Request, param fu
 			s.tooManyFailures(w, r, st, th.wait)
 		case errors.As(err, &ae):
 			s.unauthorized(w, r, st, ae)
+		case odoo.IsUnknownDatabase(err):
+			// No password can help: name the mistake instead of prompting again.
+			st.refuse(w, http.StatusBadRequest, fmt.Sprintf("Unknown database %q: Odoo has no database of that name", clip(db, 64)))
 		default:
 			// Odoo down is not the user's fault: say so instead of a login prompt.
 			s.fail(w, r, st, err)
@@ -154,7 +157,7 @@ func (s *Server) basicLogin(ctx context.Context, remote, db, cred string) (*call
 	}
 	sess, err := s.logins.login(ctx, s.odoo, db, login, password)
 	if err != nil {
-		if odoo.KindOf(err) == odoo.KindAuth {
+		if odoo.KindOf(err) == odoo.KindAuth && !odoo.IsUnknownDatabase(err) {
 			s.throttle.failed(db, login, remote)
 			return nil, &authError{reason: "wrong login or password", login: login}
 		}
@@ -180,7 +183,7 @@ func (s *Server) bearerLogin(ctx context.Context, remote, db, companyName, token
 	// field, where it exists) before the token is trusted.
 	sess, err := s.logins.login(ctx, s.odoo, db, s.cfg.ServiceLogin, s.cfg.ServicePassword)
 	if err != nil {
-		if odoo.KindOf(err) == odoo.KindAuth {
+		if odoo.KindOf(err) == odoo.KindAuth && !odoo.IsUnknownDatabase(err) {
 			return nil, &authError{reason: "service account login failed"}
 		}
 		return nil, err

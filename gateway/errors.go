@@ -40,6 +40,9 @@ const maxEchoed = 1000
 type badRequest struct {
 	Status int
 	Msg    string
+	// Public marks a 5xx message the gateway composed without internal
+	// addresses, shown as is (4xx messages always are).
+	Public bool
 }
 
 func (e *badRequest) Error() string { return e.Msg }
@@ -135,8 +138,11 @@ func classify(r *http.Request, err error, disclose bool) failure {
 		status = statusClientClosed
 	}
 	f := failure{status: status}
+	var br *badRequest
 	switch {
 	case status == statusClientClosed:
+	case errors.As(err, &br) && br.Public:
+		f.public = clip(br.Msg, maxEchoed)
 	case status == http.StatusBadGateway:
 		f.public = "Odoo is unreachable or failed: " + publicReason(err)
 	case status < 500 || disclose:

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,14 +21,18 @@ import (
 // same user share one extraction.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	// Bad values are refused before the login costs Odoo anything.
+	p, err := s.exportParams(q.Get)
+	if err != nil {
+		s.writeError(w, r, markerExport, err, false)
+		return
+	}
 	c, ok := s.authenticate(w, r, q.Get)
 	if !ok {
 		return
 	}
-	p, err := s.exportParams(q.Get, c)
-	if err != nil {
-		s.writeError(w, r, markerExport, err, false)
-		return
+	if c.Company != nil {
+		p.Company = c.Company.Name
 	}
 	refresh := q.Get("refresh") == "1" || strings.EqualFold(q.Get("refresh"), "true")
 	key := exportKey(c, p, refresh)
@@ -128,39 +134,77 @@ func (s *Server) runExport(ctx context.Context, c *caller, p export.Params, refr
 	return nil
 }
 
-// exportParams parses the GET parameters (spec §2.2). Unlike the addon, a
-// non-numeric mode or delta is a 400, not a 500.
-func (s *Server) exportParams(param func(string) string, c *caller) (export.Params, error) {
+// exportParams parses the GET parameters (spec §2.2). Unlike the addon,
+// which answers 500 for a non-numeric mode or delta, ignores an unknown
+// time zone and serves any mode but 0 and 1 as mode 2, every value that
+// cannot be meant is a 400 naming the parameter and what it accepts. The
+// company is the caller's, set after authentication.
+func (s *Server) exportParams(param func(string) string) (export.Params, error) {
 	p := export.Params{Mode: 1, Delta: 999, Now: s.now()}
 	if v := param("mode"); v != "" {
 		m, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil {
-			return p, errBadRequest("Invalid mode argument %q: want an integer (0 test, 1 plan run, 2 slow-changing data)", v)
+		if err != nil || !s.knownMode(m) {
+			return p, errBadRequest("Invalid mode argument %q: want %s", v, s.modeChoices())
 		}
 		p.Mode = m
 	}
 	if v := param("delta"); v != "" {
 		d, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil {
-			return p, errBadRequest("Invalid delta argument %q: want a number of days", v)
+		if err != nil || math.IsNaN(d) || math.IsInf(d, 0) {
+			return p, errBadRequest("Invalid delta argument %q: want a number of days (999: all)", v)
 		}
 		p.Delta = d
 	}
 	if tz := param("timezone"); tz != "" {
+		// "Local" would be this host's zone, not one the planner can mean.
 		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
-			s.log.Warn("invalid timezone argument; using the user's time zone", "timezone", tz)
-		} else {
-			p.Timezone = tz
+			return p, errBadRequest("Invalid timezone argument %q: want an IANA time zone such as Europe/Brussels or UTC", tz)
+		}
+		p.Timezone = tz
+	}
+	if v := param("singlecompany"); v != "" {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true", "1":
+			p.SingleCompany = true
+		case "false", "0":
+		default:
+			return p, errBadRequest("Invalid singlecompany argument %q: want true or false (or 1 or 0)", v)
 		}
 	}
 	p.Language = param("language")
-	p.SingleCompany = strings.EqualFold(param("singlecompany"), "true")
 	p.Apps = param("apps")
 	p.Version = param("version")
-	if c.Company != nil {
-		p.Company = c.Company.Name
-	}
 	return p, nil
+}
+
+// knownMode reports whether mode m is served: 0 (connection test), 1, 2
+// and any mode the configuration defines.
+func (s *Server) knownMode(m int) bool {
+	if m >= 0 && m <= 2 {
+		return true
+	}
+	_, ok := s.cfg.Modes[m]
+	return ok
+}
+
+// modeChoices lists the served modes for an error message.
+func (s *Server) modeChoices() string {
+	var modes []int
+	for m := range s.cfg.Modes {
+		if m < 0 || m > 2 {
+			modes = append(modes, m)
+		}
+	}
+	slices.Sort(modes)
+	var extra []string
+	for _, m := range modes {
+		extra = append(extra, strconv.Itoa(m))
+	}
+	choices := "0 (connection test), 1 (every plan run) or 2 (slow-changing data)"
+	if len(extra) > 0 {
+		choices = "0 (connection test), 1 (every plan run), 2 (slow-changing data) or a configured mode: " + strings.Join(extra, ", ")
+	}
+	return choices
 }
 
 // deferredWriter commits the 200 header only with the first byte, so an

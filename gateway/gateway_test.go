@@ -109,7 +109,7 @@ func TestExportAuthAndParameterFailures(t *testing.T) {
 		{"unknown scheme", "/frepple/xml", sf, func(r *http.Request) { r.Header.Set("Authorization", "Digest abc") }, 401, loginBody, true, false},
 		{"malformed basic", "/frepple/xml", sf, func(r *http.Request) { r.Header.Set("Authorization", "Basic !!!") }, 401, loginBody, true, false},
 		{"unknown company", "/frepple/xml", with("company", "No Such Company"), basic("admin", "admin"), 401, "Invalid company name argument", false, false},
-		{"unknown database", "/frepple/xml", with("database", "nodb"), basic("admin", "admin"), 401, loginBody, true, false},
+		{"unknown database", "/frepple/xml", with("database", "nodb"), basic("admin", "admin"), 400, `Unknown database "nodb"…`, false, false},
 		{"mode not a number", "/frepple/xml", with("mode", "one"), basic("admin", "admin"), 400, "Invalid mode argument…", false, false},
 		{"delta not a number", "/frepple/xml", with("delta", "week"), basic("admin", "admin"), 400, "Invalid delta argument…", false, false},
 		{"bearer ok", "/frepple/xml", sf, bearer(good), 200, "", false, true},

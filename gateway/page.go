@@ -5,7 +5,7 @@ import (
 	_ "embed"
 	"html/template"
 	"net/http"
-	"sort"
+	"slices"
 )
 
 //go:embed page.html
@@ -19,35 +19,43 @@ var pageTmpl = template.Must(template.New("page").Parse(pageHTML))
 // pageData fills the page template.
 type pageData struct {
 	Database  string   // the configured default database, prefilled
-	Companies []string // companies with gateway-side settings, suggested
+	Companies []string // companies with gateway-side settings and Config.PageCompanies, suggested
 	Timezones []string
 	Languages []string
+	AddonURL  string // the Odoo whose addon the comparison form fetches from; empty: no form
 }
 
 // handlePage serves GET /. It needs no login: the form's target asks for one.
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	d := pageData{
 		Database:  s.cfg.DefaultDatabase,
+		AddonURL:  redactURL(s.cfg.AddonURL),
 		Timezones: []string{"UTC", "Europe/Brussels", "Europe/Paris", "Europe/London", "America/New_York", "America/Chicago", "America/Los_Angeles", "Asia/Shanghai", "Asia/Kolkata"},
 		Languages: []string{"en_US", "fr_FR", "nl_BE", "de_DE", "es_ES", "it_IT", "zh_CN"},
 	}
 	for name := range s.cfg.Companies {
 		d.Companies = append(d.Companies, name)
 	}
-	sort.Strings(d.Companies)
+	d.Companies = append(d.Companies, s.cfg.PageCompanies...)
+	slices.Sort(d.Companies)
+	d.Companies = slices.Compact(d.Companies)
 	var b bytes.Buffer
 	if err := pageTmpl.Execute(&b, d); err != nil {
 		s.logFrom(r.Context()).Error("page template", "err", err)
 		writeText(w, http.StatusInternalServerError, "page template failed\n")
 		return
 	}
-	h := w.Header()
+	setPageHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b.Bytes())
+}
+
+// setPageHeaders are the headers of the gateway's HTML pages.
+func setPageHeaders(h http.Header) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	// No scripts, no external assets: the page is a form and links.
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b.Bytes())
 }

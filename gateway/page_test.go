@@ -109,8 +109,10 @@ func formQuery(t *testing.T, els []htmlElem, id string, typed map[string]string)
 // must GET /frepple/xml with database, company, mode, timezone and
 // language; submitting it (with a login) yields the frePPLe document.
 func TestPageFormOpensTheExport(t *testing.T) {
+	// Suggested: the configured companies and PageCompanies (the demo's), each once.
 	r := startObserved(t, gateway.Config{DefaultDatabase: "odoo17",
-		Companies: map[string]gateway.CompanyConfig{"My Company (Chicago)": {}, "My Company (San Francisco)": {}}}, "")
+		Companies:     map[string]gateway.CompanyConfig{"My Company (Chicago)": {}},
+		PageCompanies: []string{"My Company (San Francisco)", "My Company (Chicago)"}}, "")
 	page := r.do(t, "GET", "/", nil)
 	if page.status != 200 || page.header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("GET / = %d %q", page.status, page.header.Get("Content-Type"))
@@ -134,7 +136,7 @@ func TestPageFormOpensTheExport(t *testing.T) {
 	if q.Encode() != want.Encode() {
 		t.Fatalf("form submits %s, want %s", q.Encode(), want.Encode())
 	}
-	// The suggested companies come from the configuration.
+	// The suggested companies come from the configuration, sorted, without repeats.
 	var companies []string
 	for _, e := range els {
 		if e.name == "option" && strings.HasPrefix(e.attrs["value"], "My Company") {

@@ -17,6 +17,7 @@ func (s *Server) routes() *httprouter.Router {
 		rt.Handler(http.MethodPost, p, http.HandlerFunc(s.handleImport))
 	}
 	rt.HandlerFunc(http.MethodGet, "/frepple/state", s.handleState)
+	rt.HandlerFunc(http.MethodGet, "/frepple/diff", s.handleDiff)
 	rt.HandlerFunc(http.MethodGet, "/healthz", s.handleHealthz)
 	rt.HandlerFunc(http.MethodGet, "/readyz", s.handleReadyz)
 	rt.Handler(http.MethodGet, "/metrics", s.metrics.handler())

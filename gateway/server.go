@@ -46,6 +46,13 @@ type Config struct {
 	// OMS is the validated order-sourcing configuration; nil means the
 	// default rules (see oms.DefaultRules).
 	OMS *oms.Engine
+	// PageCompanies are company names the browser page at / suggests
+	// besides those of Companies (the demo passes its dataset's).
+	PageCompanies []string
+	// AddonURL is the base URL of an Odoo with the frePPLe addon, whose
+	// /frepple/xml the migration check (GET /frepple/diff) compares with
+	// plangate's export; empty: no comparison.
+	AddonURL string
 	// AuthCacheTTL is how long a successful Basic login is reused before
 	// Odoo is asked again (0: one minute; negative: ask every time).
 	AuthCacheTTL time.Duration

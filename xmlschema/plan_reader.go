@@ -125,7 +125,7 @@ func NewPlanReader(r io.Reader) *PlanReader {
 	d := xml.NewDecoder(r)
 	d.Strict = true
 	d.Entity = nil // only &lt; &gt; &amp; &apos; &quot; and character references
-	d.CharsetReader = charsetReader
+	d.CharsetReader = CharsetReader
 	return &PlanReader{dec: d}
 }
 
@@ -135,10 +135,11 @@ type encodingError string
 
 func (e encodingError) Error() string { return fmt.Sprintf("unsupported XML encoding %q", string(e)) }
 
-// charsetReader decodes plans declared in another encoding than UTF-8
+// CharsetReader decodes documents declared in another encoding than UTF-8
 // (encoding="ISO-8859-1", "windows-1252", ...), as the addon's lxml parser
-// does; names are those of the WHATWG encoding standard.
-func charsetReader(label string, input io.Reader) (io.Reader, error) {
+// does; names are those of the WHATWG encoding standard. It fits
+// encoding/xml's Decoder.CharsetReader.
+func CharsetReader(label string, input io.Reader) (io.Reader, error) {
 	enc, err := htmlindex.Get(label)
 	if err != nil {
 		return nil, encodingError(label)

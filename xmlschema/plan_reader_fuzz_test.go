@@ -23,7 +23,7 @@ type planCounts struct {
 func countPlan(doc []byte) (c planCounts, ok bool) {
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	d.Strict = true
-	d.CharsetReader = charsetReader // declared encodings are part of the format
+	d.CharsetReader = CharsetReader // declared encodings are part of the format
 	var stack []string
 	inRecord := 0 // depth of the open operationplan record, 0 = none
 	for {

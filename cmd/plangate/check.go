@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,34 +51,30 @@ func (r *checkReport) skip(what, detail string, args ...any) { r.line("skip", wh
 
 func checkOptions(c *Config) []option {
 	return []option{
-		{"user", "odoo.user", "Odoo login of `plangate export` (checked when a password is set)", &c.Odoo.User},
-		{"password", "odoo.password", "its password (prefer PLANGATE_ODOO_PASSWORD)", &c.Odoo.Password},
+		{"user", "odoo.user", "Odoo login of plangate export (checked when a password is set)", &c.Odoo.User},
+		{"password", "odoo.password", "its password (prefer the environment variable: flags show in the process list)", &c.Odoo.Password},
 	}
 }
 
 func runCheck(ctx context.Context, env *cliEnv, args []string) error {
 	cfg, fs, err := loadConfig(env, "check", args, commonOptions, odooOptions, serverOptions, checkOptions)
 	if err != nil {
-		if err == errHelp {
-			return nil
-		}
-		if err == errUsage {
-			return err
+		if errors.Is(err, errHelp) || errors.Is(err, errUsage) {
+			return helpOK(err)
 		}
 		// A configuration that does not load is the first thing to report.
 		fmt.Fprintf(env.stdout, "%-4s  %-12s %v\n", "FAIL", "config", err)
 		return fmt.Errorf("check failed: the configuration does not load")
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "plangate check: unexpected arguments %q\n", fs.Args())
-		return errUsage
+	if err := noArgs("check", fs); err != nil {
+		return err
 	}
 	r := &checkReport{w: env.stdout}
 	source := "no file: defaults, environment and flags"
 	if p := fs.Lookup("config").Value.String(); p != "" {
 		source = p
 	}
-	checkConfig(r, cfg, source)
+	checkConfig(r, cfg, source, env.getenv)
 	checkOdoo(ctx, r, cfg)
 	if r.failed > 0 {
 		fmt.Fprintf(env.stdout, "%d of %d checks failed, %d warning%s\n", r.failed, r.total, r.warned, plural(r.warned, "", "s"))
@@ -89,7 +86,7 @@ func runCheck(ctx context.Context, env *cliEnv, args []string) error {
 
 // checkConfig validates what loadConfig cannot: values that parse but make
 // no sense together.
-func checkConfig(r *checkReport, cfg *Config, source string) {
+func checkConfig(r *checkReport, cfg *Config, source string, getenv func(string) string) {
 	var problems, notes []string
 	if _, err := parseNow(cfg.Now); err != nil {
 		problems = append(problems, err.Error())
@@ -131,8 +128,17 @@ func checkConfig(r *checkReport, cfg *Config, source string) {
 	if len(bearer) > 0 {
 		notes = append(notes, fmt.Sprintf("Bearer tokens for %d compan%s", len(bearer), plural(len(bearer), "y", "ies")))
 	}
-	if cfg.Store == "" {
-		notes = append(notes, "no state file (no extraction history, plan journal or shops)")
+	switch cfg.Store {
+	case storeNone:
+		notes = append(notes, "no state file (store: none): no plan journal, a reposted plan is written again; no shops")
+	case "":
+		if p, err := defaultStorePath(getenv); err != nil {
+			problems = append(problems, fmt.Sprintf("store: no default state file (%v): set store, or store: none", err))
+		} else {
+			notes = append(notes, "state file "+p+" (the default)")
+		}
+	default:
+		notes = append(notes, "state file "+cfg.Store)
 	}
 	if len(problems) > 0 {
 		r.fail("config", "%s: %s", source, strings.Join(problems, "; "))

@@ -66,7 +66,8 @@ companies:
   "My Company (Chicago)":
     disclose_stack_trace: true
 `)
-	env, out, stderr := testEnv(map[string]string{"PLANGATE_SERVICE_PASSWORD": "admin", "PLANGATE_ODOO_PASSWORD": "admin"})
+	stateHome := t.TempDir()
+	env, out, stderr := testEnv(map[string]string{"PLANGATE_SERVICE_PASSWORD": "admin", "PLANGATE_ODOO_PASSWORD": "admin", "XDG_STATE_HOME": stateHome})
 	if err := run(context.Background(), []string{"check", "--config", cfgFile}, env); err != nil {
 		t.Fatalf("check: %v\n%s%s", err, out, stderr)
 	}
@@ -80,7 +81,7 @@ companies:
 			t.Errorf("%s: %q, want %q", what, s, want)
 		}
 	}
-	for _, want := range []string{cfgFile, "Odoo 17.0", `"odoo17" configured`, `service account "admin" is uid 2`, `export user "admin"`,
+	for _, want := range []string{cfgFile, "state file " + filepath.Join(stateHome, "plangate", "state.db") + " (the default)", "Odoo 17.0", `"odoo17" configured`, `service account "admin" is uid 2`, `export user "admin"`,
 		"manufacturing_warehouse", `"My Company (Chicago)" is res.company`, "checks passed"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("report lacks %q", want)
@@ -139,7 +140,7 @@ func TestCheckFindsProblems(t *testing.T) {
 func TestCheckWarnsWithoutFailing(t *testing.T) {
 	emu := startCheckEmulator(t, "odoo17_copy")
 	// Two databases and none configured; no credentials: warnings and skips only.
-	env, out, _ := testEnv(map[string]string{"PLANGATE_ODOO_URL": emu.URL})
+	env, out, _ := testEnv(map[string]string{"PLANGATE_ODOO_URL": emu.URL, "XDG_STATE_HOME": t.TempDir()})
 	if err := run(context.Background(), []string{"check"}, env); err != nil {
 		t.Fatalf("check: %v\n%s", err, out)
 	}

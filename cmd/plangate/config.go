@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -21,7 +23,7 @@ import (
 type Config struct {
 	Listen string `yaml:"listen"` // serve/demo address
 	Now    string `yaml:"now"`    // fixed clock YYYY-MM-DDTHH:MM:SS (UTC), for reproducible documents
-	Store  string `yaml:"store"`  // bbolt state file; empty: no state kept
+	Store  string `yaml:"store"`  // bbolt state file; empty: the command's default (see storePath); "none": no state
 	Log    struct {
 		Format string `yaml:"format"` // text or json
 		Level  string `yaml:"level"`  // debug, info, warn, error
@@ -36,7 +38,7 @@ type Config struct {
 		Password        string        `yaml:"password"`
 		ServiceLogin    string        `yaml:"service_login"`
 		ServicePassword string        `yaml:"service_password"`
-		// LoginCache is how long a successful login is reused (0: 1m; negative: never).
+		// LoginCache is how long a successful login is reused (default 1m; 0 or negative: never).
 		LoginCache time.Duration `yaml:"login_cache"`
 	} `yaml:"odoo"`
 	// Companies are per-company settings kept outside Odoo, keyed by name.
@@ -70,11 +72,15 @@ type Config struct {
 	Emulator struct {
 		Dataset string `yaml:"dataset"` // directory of a dataset; empty: the embedded demo
 	} `yaml:"emulator"`
+	// Diff holds the settings of plangate diff (diff.go).
+	Diff diffConfig `yaml:"diff"`
 	// OMS configures order sourcing (rules per organization, stock
 	// freshness, run retention); empty: the default rules.
 	OMS oms.Config `yaml:"oms"`
 	// omsEngine is OMS validated at load.
 	omsEngine *oms.Engine
+	// pageCompanies are suggested by the browser page (the demo's companies).
+	pageCompanies []string
 }
 
 func defaultConfig() Config {
@@ -86,6 +92,7 @@ func defaultConfig() Config {
 	c.Odoo.Protocol = "xmlrpc"
 	c.Odoo.Timeout = 10 * time.Minute
 	c.Odoo.User = "admin"
+	c.Odoo.LoginCache = time.Minute
 	c.Limits.MaxBody = 256 << 20
 	c.Limits.MaxConcurrentExports = 4
 	c.Limits.ReadTimeout = time.Minute
@@ -95,19 +102,35 @@ func defaultConfig() Config {
 	c.Export.Mode = 1
 	c.Export.Delta = 999
 	c.Export.CacheMargin = time.Minute
+	c.Diff.Max = 50
 	return c
 }
 
 // option is one setting reachable as a flag, an env variable and a YAML key.
 type option struct {
 	flag string
-	key  string // YAML path, for help
+	key  string // YAML path, for help; "-": flag and env only
 	help string
 	ptr  any // *string, *int, *int64, *bool, *float64, *time.Duration
 }
 
 func (o option) env() string {
 	return "PLANGATE_" + strings.ToUpper(strings.ReplaceAll(o.flag, "-", "_"))
+}
+
+// envOdooPassword also sets the Odoo password (and wins over PLANGATE_PASSWORD).
+const envOdooPassword = "PLANGATE_ODOO_PASSWORD"
+
+// usage is the flag's help with where else the setting can be given.
+func (o option) usage() string {
+	where := "env " + o.env()
+	if o.key == "odoo.password" {
+		where = "env " + envOdooPassword + " or " + o.env()
+	}
+	if o.key != "" && o.key != "-" {
+		where += ", config key " + o.key
+	}
+	return o.help + "\n" + where
 }
 
 // Option groups; each command picks the ones it uses.
@@ -132,16 +155,17 @@ func serverOptions(c *Config) []option {
 	return []option{
 		{"listen", "listen", "address to listen on (host:port; port 0 picks a free one)", &c.Listen},
 		{"now", "now", "fix the clock (YYYY-MM-DDTHH:MM:SS, UTC) for reproducible documents", &c.Now},
-		{"store", "store", "bbolt state file (extraction state, plan journal, shops, OMS runs); empty: keep no state", &c.Store},
+		{"store", "store", storeHelp, &c.Store},
 		{"service-login", "odoo.service_login", "Odoo login that Bearer-token requests run as", &c.Odoo.ServiceLogin},
 		{"service-password", "odoo.service_password", "password of the service login", &c.Odoo.ServicePassword},
-		{"login-cache", "odoo.login_cache", "reuse a successful Odoo login this long (0: 1m; negative: never)", &c.Odoo.LoginCache},
+		{"login-cache", "odoo.login_cache", "reuse a successful Odoo login this long (0: never; Odoo still checks every call)", &c.Odoo.LoginCache},
 		{"max-body", "limits.max_body", "largest accepted request body in bytes", &c.Limits.MaxBody},
 		{"max-concurrent-exports", "limits.max_concurrent_exports", "exports served at once; more wait", &c.Limits.MaxConcurrentExports},
 		{"read-timeout", "limits.read_timeout", "time limit to read a request", &c.Limits.ReadTimeout},
 		{"write-timeout", "limits.write_timeout", "time limit to write a response (exports of large databases take minutes)", &c.Limits.WriteTimeout},
 		{"idle-timeout", "limits.idle_timeout", "keep-alive idle time limit", &c.Limits.IdleTimeout},
 		{"shutdown-timeout", "limits.shutdown_timeout", "on SIGTERM, how long running requests may finish", &c.Limits.ShutdownTimeout},
+		addonOption(c), // the page's comparison with the addon (diff.go); empty: the Odoo at --odoo-url
 	}
 }
 
@@ -155,9 +179,9 @@ func exportOptions(c *Config) []option {
 		{"delta", "export.delta", "only sales order lines written in the last N days (999: all)", &c.Export.Delta},
 		{"apps", "export.apps", "planner apps, e.g. freppledb.shelflife", &c.Export.Apps},
 		{"user", "odoo.user", "Odoo login", &c.Odoo.User},
-		{"password", "odoo.password", "Odoo password (prefer PLANGATE_ODOO_PASSWORD)", &c.Odoo.Password},
+		{"password", "odoo.password", "Odoo password (prefer the environment variable: flags show in the process list)", &c.Odoo.Password},
 		{"o", "export.output", "write the document to this file instead of stdout", &c.Export.Output},
-		{"store", "store", "bbolt state file: record the run and serve cacheable sections incrementally", &c.Store},
+		{"store", "store", "bbolt state file: record the run and serve cacheable sections incrementally; empty or none: no state", &c.Store},
 		{"refresh", "export.refresh", "ignore the cache: read everything from Odoo (a cold run) and refill it", &c.Export.Refresh},
 		{"now", "now", "fix the clock (YYYY-MM-DDTHH:MM:SS, UTC) for reproducible documents", &c.Now},
 	}
@@ -171,7 +195,10 @@ func datasetOptions(c *Config) []option {
 
 // loadConfig builds the configuration of one command: defaults, then the
 // YAML file (--config or PLANGATE_CONFIG; unknown keys are errors), then
-// environment variables, then flags.
+// environment variables, then flags. Flags may stand before, between or
+// after the positional arguments, which fs.Args() returns. --help prints
+// the command's usage to stdout and returns errHelp; a flag mistake is a
+// *usageError.
 func loadConfig(env *cliEnv, name string, args []string, groups ...func(*Config) []option) (*Config, *flag.FlagSet, error) {
 	cfg := defaultConfig()
 	path := env.getenv("PLANGATE_CONFIG")
@@ -208,25 +235,24 @@ func loadConfig(env *cliEnv, name string, args []string, groups ...func(*Config)
 		}
 	}
 	// The one secret with its own conventional variable.
-	if v := env.getenv("PLANGATE_ODOO_PASSWORD"); v != "" {
+	if v := env.getenv(envOdooPassword); v != "" {
 		cfg.Odoo.Password = v
 	}
 	fs := flag.NewFlagSet("plangate "+name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	// Mistakes and help are printed by run and printUsage, not by the flag package.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	var configPath string
 	fs.StringVar(&configPath, "config", path, "YAML configuration file (env PLANGATE_CONFIG)")
 	for _, o := range opts {
-		fs.Var(&optValue{o.ptr}, o.flag, fmt.Sprintf("%s (env %s, config key %s)", o.help, o.env(), o.key))
+		fs.Var(&optValue{o.ptr}, o.flag, o.usage())
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: plangate %s [flags]\n\n%s\n\nFlags:\n", name, commands[name].summary)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
+	if err := parseInterspersed(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(env.stdout, name, fs)
 			return nil, nil, errHelp
 		}
-		return nil, nil, errUsage
+		return nil, nil, usageErrorf(name, fs, "%v", err)
 	}
 	if cfg.Export.Modes != nil {
 		if err := cfg.Export.Modes.Validate(); err != nil {
@@ -239,6 +265,76 @@ func loadConfig(env *cliEnv, name string, args []string, groups ...func(*Config)
 	}
 	cfg.omsEngine = engine
 	return &cfg, fs, nil
+}
+
+// parseInterspersed parses flags wherever they stand among positional
+// arguments (`shop add NAME --platform x`; the flag package alone stops
+// at NAME and would ignore the rest). "--" ends the flags. Afterwards
+// fs.Args() holds the positional arguments in order.
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	// Parsing "--" alone sets no flag and leaves exactly the positional arguments.
+	return fs.Parse(append([]string{"--"}, positional...))
+}
+
+// printUsage writes a command's usage: synopsis, summary and help text,
+// then every flag with its placeholder, environment variable, config key
+// and default.
+func printUsage(w io.Writer, name string, fs *flag.FlagSet) {
+	c := commands[name]
+	synopsis := "plangate " + name
+	if c.args != "" {
+		synopsis += " " + c.args
+	}
+	fmt.Fprintf(w, "Usage: %s [flags]\n\n%s\n", synopsis, c.summary)
+	if c.help != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(c.help, "\n"))
+	}
+	fmt.Fprintln(w, "\nFlags (--flag or -flag; --flag=value or --flag value):")
+	fs.VisitAll(func(f *flag.Flag) {
+		placeholder, help := flag.UnquoteUsage(f)
+		if v, ok := f.Value.(*optValue); ok {
+			placeholder = v.placeholder()
+		}
+		line := "  --" + f.Name
+		if placeholder != "" {
+			line += " " + placeholder
+		}
+		fmt.Fprintln(w, line)
+		for _, l := range strings.Split(help, "\n") {
+			fmt.Fprintf(w, "        %s\n", l)
+		}
+		if d := f.DefValue; d != "" && !isZeroDefault(f) {
+			fmt.Fprintf(w, "        default: %s\n", d)
+		}
+	})
+}
+
+// isZeroDefault reports a default not worth printing (0, false, 0s).
+func isZeroDefault(f *flag.Flag) bool {
+	if _, ok := f.Value.(*optValue); !ok {
+		return false
+	}
+	switch f.DefValue {
+	case "0", "false", "0s":
+		return true
+	}
+	return false
 }
 
 // errHelp ends a command after --help was printed.
@@ -269,6 +365,21 @@ func (v *optValue) String() string {
 }
 
 func (v *optValue) Set(s string) error { return setValue(v.ptr, s) }
+
+// placeholder names the kind of value the flag takes, for usage.
+func (v *optValue) placeholder() string {
+	switch v.ptr.(type) {
+	case *string:
+		return "string"
+	case *int, *int64:
+		return "int"
+	case *float64:
+		return "number"
+	case *time.Duration:
+		return "duration"
+	}
+	return "" // booleans take no value
+}
 
 // IsBoolFlag lets boolean flags be given without a value.
 func (v *optValue) IsBoolFlag() bool { _, ok := v.ptr.(*bool); return ok }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -18,9 +19,12 @@ func init() {
 }
 
 func runExport(ctx context.Context, env *cliEnv, args []string) error {
-	cfg, _, err := loadConfig(env, "export", args, commonOptions, odooOptions, exportOptions)
+	cfg, fs, err := loadConfig(env, "export", args, commonOptions, odooOptions, exportOptions)
 	if err != nil {
 		return helpOK(err)
+	}
+	if err := noArgs("export", fs); err != nil {
+		return err
 	}
 	log := newLogger(env, cfg)
 	t, err := newTransport(cfg)
@@ -31,35 +35,11 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	db := cfg.Odoo.Database
-	if db == "" {
-		dbs, err := odoo.ListDatabases(ctx, t)
-		if err != nil {
-			return fmt.Errorf("no --database given and Odoo does not list its databases: %w", err)
-		}
-		if len(dbs) != 1 {
-			return fmt.Errorf("no --database given and Odoo has %d databases %v", len(dbs), dbs)
-		}
-		db = dbs[0]
-	}
-	sess, err := odoo.Login(ctx, t, db, cfg.Odoo.User, cfg.Odoo.Password)
+	sess, db, err := exportSession(ctx, t, cfg)
 	if err != nil {
-		return fmt.Errorf("log in to %s as %s: %w", db, cfg.Odoo.User, err)
+		return err
 	}
-	if cfg.Export.Company != "" {
-		ids, err := sess.Search(ctx, "res.company", odoo.Domain{odoo.Term("name", "=", cfg.Export.Company)}, odoo.Query{Limit: 1})
-		if err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			return fmt.Errorf("unknown company %q", cfg.Export.Company)
-		}
-	}
-	p := export.Params{
-		Mode: cfg.Export.Mode, Company: cfg.Export.Company, Timezone: cfg.Export.Timezone,
-		Language: cfg.Export.Language, SingleCompany: cfg.Export.SingleCompany, Delta: cfg.Export.Delta,
-		Apps: cfg.Export.Apps, Now: now().UTC(),
-	}
+	p := exportParams(cfg, now)
 	var w io.Writer = env.stdout
 	var tmp *os.File
 	if cfg.Export.Output != "" && cfg.Export.Output != "-" {
@@ -72,10 +52,9 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 		defer os.Remove(tmp.Name())
 		w = tmp
 	}
-	x := &export.Exporter{Session: sess, Logger: log, Modes: cfg.Export.Modes, Fixes: cfg.Export.Fixes,
-		Defaults: cfg.Companies[cfg.Export.Company].CompanyDefaults}
+	x := newExporter(cfg, sess, log)
 	var st *store.Store
-	if cfg.Store != "" {
+	if cfg.Store != "" && cfg.Store != storeNone {
 		st, err = store.Open(cfg.Store, store.Options{})
 		if err != nil {
 			log.Error("state file unusable; exporting without cache", "path", cfg.Store, "err", err)
@@ -114,4 +93,49 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	log.Info("export written", "bytes", stats.Bytes, "duration", stats.Duration)
 	return nil
+}
+
+// exportSession logs in to the configured database (or the only one Odoo
+// lists) and checks that the configured company exists.
+func exportSession(ctx context.Context, t odoo.Transport, cfg *Config) (*odoo.Session, string, error) {
+	db := cfg.Odoo.Database
+	if db == "" {
+		dbs, err := odoo.ListDatabases(ctx, t)
+		if err != nil {
+			return nil, "", fmt.Errorf("no --database given and Odoo does not list its databases: %w", err)
+		}
+		if len(dbs) != 1 {
+			return nil, "", fmt.Errorf("no --database given and Odoo has %d databases %v", len(dbs), dbs)
+		}
+		db = dbs[0]
+	}
+	sess, err := odoo.Login(ctx, t, db, cfg.Odoo.User, cfg.Odoo.Password)
+	if err != nil {
+		return nil, "", fmt.Errorf("log in to %s as %s: %w", db, cfg.Odoo.User, err)
+	}
+	if cfg.Export.Company != "" {
+		ids, err := sess.Search(ctx, "res.company", odoo.Domain{odoo.Term("name", "=", cfg.Export.Company)}, odoo.Query{Limit: 1})
+		if err != nil {
+			return nil, "", err
+		}
+		if len(ids) == 0 {
+			return nil, "", fmt.Errorf("unknown company %q", cfg.Export.Company)
+		}
+	}
+	return sess, db, nil
+}
+
+// newExporter is an exporter with the configured modes, fixes and company defaults.
+func newExporter(cfg *Config, sess *odoo.Session, log *slog.Logger) *export.Exporter {
+	return &export.Exporter{Session: sess, Logger: log, Modes: cfg.Export.Modes, Fixes: cfg.Export.Fixes,
+		Defaults: cfg.Companies[cfg.Export.Company].CompanyDefaults}
+}
+
+// exportParams are the request parameters of a command-line export.
+func exportParams(cfg *Config, now func() time.Time) export.Params {
+	return export.Params{
+		Mode: cfg.Export.Mode, Company: cfg.Export.Company, Timezone: cfg.Export.Timezone,
+		Language: cfg.Export.Language, SingleCompany: cfg.Export.SingleCompany, Delta: cfg.Export.Delta,
+		Apps: cfg.Export.Apps, Now: now().UTC(),
+	}
 }

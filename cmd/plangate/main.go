@@ -6,20 +6,26 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
+	_ "time/tzdata" // ?timezone= and Odoo users' zones resolve the same on hosts without a zoneinfo database
 )
 
 // command is one subcommand.
 type command struct {
 	name    string
 	summary string
-	run     func(ctx context.Context, env *cliEnv, args []string) error
+	// args names what follows the command besides flags, for its usage
+	// line (e.g. "ACTION [NAME]"); empty: flags only.
+	args string
+	// help is printed under the summary by `plangate <command> --help`.
+	help string
+	run  func(ctx context.Context, env *cliEnv, args []string) error
 }
 
 // commands is filled by each subcommand's file in init().
@@ -36,41 +42,89 @@ type cliEnv struct {
 	ready func(addr string)
 }
 
-// errUsage marks a command-line mistake (exit code 2).
+// errUsage marks a command-line mistake (exit code 2). run has printed
+// what was wrong and the usage by the time it returns an error wrapping it.
 var errUsage = errors.New("usage")
+
+// usageError is a command-line mistake found by a command: run prints its
+// message and the command's usage to stderr.
+type usageError struct {
+	cmd string
+	fs  *flag.FlagSet // the command's flags, for its usage; nil: plangate's usage
+	msg string
+}
+
+func (e *usageError) Error() string {
+	if e.cmd == "" {
+		return "plangate: " + e.msg
+	}
+	return "plangate " + e.cmd + ": " + e.msg
+}
+func (e *usageError) Unwrap() error { return errUsage }
+
+// usageErrorf reports a command-line mistake of the command whose flag set is fs.
+func usageErrorf(cmd string, fs *flag.FlagSet, format string, args ...any) error {
+	return &usageError{cmd: cmd, fs: fs, msg: fmt.Sprintf(format, args...)}
+}
+
+// noArgs refuses positional arguments of a command that takes none.
+func noArgs(cmd string, fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return usageErrorf(cmd, fs, "unexpected argument %q (this command takes only flags)", fs.Arg(0))
+	}
+	return nil
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := &cliEnv{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}
 	if err := run(ctx, os.Args[1:], env); err != nil {
+		stop()
 		if errors.Is(err, errUsage) {
-			os.Exit(2)
+			os.Exit(2) // run has said what was wrong
+		}
+		if st := exitStatus(0); errors.As(err, &st) { // the command has reported
+			os.Exit(int(st))
 		}
 		fmt.Fprintln(os.Stderr, "plangate:", err)
 		os.Exit(1)
 	}
 }
 
-// run dispatches to a subcommand.
+// run dispatches to a subcommand. A usage mistake is printed here, with
+// the usage of the command it concerns, and returned wrapping errUsage.
 func run(ctx context.Context, args []string, env *cliEnv) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				return c.run(ctx, env, []string{"--help"})
-			}
+	err := dispatch(ctx, args, env)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(env.stderr, "%s\n\n", ue)
+		if ue.fs != nil {
+			printUsage(env.stderr, ue.cmd, ue.fs)
+		} else {
+			usage(env.stderr)
 		}
-		usage(env.stdout)
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
+		return err
 	}
-	c, ok := commands[args[0]]
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, env *cliEnv) error {
+	if len(args) == 0 {
+		return &usageError{cmd: "", msg: "no command given"}
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) == 1 {
+			usage(env.stdout)
+			return nil
+		}
+		name, args = args[1], []string{name, "--help"}
+	}
+	c, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(env.stderr, "plangate: unknown command %q\n\n", args[0])
-		usage(env.stderr)
-		return errUsage
+		return &usageError{cmd: "", msg: fmt.Sprintf("unknown command %q", name)}
 	}
 	return c.run(ctx, env, args[1:])
 }
@@ -91,8 +145,7 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Every flag can also be set as an environment variable PLANGATE_<FLAG> (dashes")
-	fmt.Fprintln(w, "as underscores, e.g. PLANGATE_ODOO_URL) or as a key of the --config YAML file.")
-	fmt.Fprintln(w, "Flags win over the environment, which wins over the file.")
-	fmt.Fprintln(w, "`plangate <command> --help` explains each flag.")
-	_ = strings.TrimSpace
+	fmt.Fprintln(w, "as underscores, e.g. PLANGATE_ODOO_URL for --odoo-url) and most as a key of the")
+	fmt.Fprintln(w, "--config YAML file. Flags win over the environment, which wins over the file.")
+	fmt.Fprintln(w, "`plangate <command> --help` (or `plangate help <command>`) explains each flag.")
 }

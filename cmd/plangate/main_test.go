@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plangate/plangate/fixtures/datasets"
 	"github.com/plangate/plangate/fixtures/odooemu"
@@ -61,26 +62,118 @@ func TestExportCommandFailsCleanly(t *testing.T) {
 	}
 }
 
+// TestCommandLine runs plangate as a user types it: every usage mistake
+// exits 2 saying what was wrong, then the usage of the command concerned
+// (on stderr, nothing on stdout); help goes to stdout and exits 0.
 func TestCommandLine(t *testing.T) {
+	type want struct {
+		err    error    // nil, errUsage or errOther
+		stdout []string // must appear; nil: stdout must be empty
+		stderr []string
+		not    []string // must appear nowhere
+	}
+	errOther := errors.New("a failure that is not a usage mistake")
 	for _, tc := range []struct {
-		args    []string
-		wantErr error
-		out     string
+		args []string
+		want want
 	}{
-		{[]string{"version"}, nil, "plangate "},
-		{[]string{"help"}, nil, "Commands:"},
-		{[]string{"nosuch"}, errUsage, ""},
-		{nil, errUsage, "Usage: plangate"},
-		{[]string{"export", "--mode", "two"}, errUsage, ""},
+		{[]string{"version"}, want{nil, []string{"plangate "}, nil, nil}},
+		{[]string{"help"}, want{nil, []string{"Commands:", "shop", "serve"}, nil, nil}},
+		{nil, want{errUsage, nil, []string{"plangate: no command given", "Commands:"}, nil}},
+		{[]string{"nosuch"}, want{errUsage, nil, []string{`plangate: unknown command "nosuch"`, "Commands:"}, nil}},
+		{[]string{"help", "nosuch"}, want{errUsage, nil, []string{`unknown command "nosuch"`}, nil}},
+		{[]string{"help", "shop"}, want{nil, []string{"Usage: plangate shop ACTION [NAME] [flags]", "Actions:"}, nil, nil}},
+		{[]string{"shop", "--help"}, want{nil, []string{"Usage: plangate shop ACTION [NAME] [flags]", "Actions:",
+			"  add ", "  list ", "  show ", "  remove ", "  import-products ", "  import-orders ", "  sync-stock ", "  sync ",
+			"--store string", "--app-key string", "env PLANGATE_APP_KEY", "--days int", "default: 1"}, nil, []string{"config key -"}}},
+		{[]string{"shop", "list", "-h"}, want{nil, []string{"Actions:"}, nil, nil}},
+		{[]string{"shop"}, want{errUsage, nil, []string{"plangate shop: no ACTION given", "Usage: plangate shop ACTION", "Actions:", "--store"}, nil}},
+		{[]string{"shop", "bogus"}, want{errUsage, nil, []string{`plangate shop: unknown action "bogus"`, "Usage: plangate shop ACTION"}, nil}},
+		{[]string{"shop", "add"}, want{errUsage, nil, []string{"plangate shop: add needs a shop NAME", "Usage: plangate shop"}, nil}},
+		{[]string{"shop", "show", "a", "b"}, want{errUsage, nil, []string{`unexpected argument "b"`}, nil}},
+		{[]string{"shop", "show", "--name", "a", "b"}, want{errUsage, nil, []string{`two shop names: --name "a" and "b"`}, nil}},
+		{[]string{"shop", "list", "x"}, want{errUsage, nil, []string{"list takes no shop NAME"}, nil}},
+		{[]string{"shop", "list", "--store", "none"}, want{errUsage, nil, []string{"--store none leaves nowhere"}, nil}},
+		{[]string{"shop", "import-orders", "demo", "--from", "yesterday"}, want{errUsage, nil, []string{"--from:", "Usage: plangate shop"}, nil}},
+		{[]string{"shop", "add", "x", "--platform", "nope", "--store", "none"}, want{errOther, nil, nil, nil}},
+		{[]string{"serve", "extra"}, want{errUsage, nil, []string{`plangate serve: unexpected argument "extra"`, "Usage: plangate serve [flags]"}, nil}},
+		{[]string{"serve", "--nosuch"}, want{errUsage, nil, []string{"flag provided but not defined: -nosuch", "Usage: plangate serve [flags]"}, nil}},
+		{[]string{"export", "--mode", "two"}, want{errUsage, nil, []string{`invalid value "two" for flag -mode`, "Usage: plangate export [flags]"}, nil}},
+		{[]string{"check", "extra"}, want{errUsage, nil, []string{`plangate check: unexpected argument "extra"`}, nil}},
+		{[]string{"check", "--help"}, want{nil, []string{"Usage: plangate check [flags]", "--user string", "Odoo login of plangate export",
+			"--password string", "env PLANGATE_ODOO_PASSWORD or PLANGATE_PASSWORD, config key odoo.password"}, nil, []string{"-user plangate export"}}},
+		{[]string{"serve", "--help"}, want{nil, []string{"--login-cache duration", "0: never", "env PLANGATE_LOGIN_CACHE, config key odoo.login_cache",
+			"default: 1m0s", "--store string", "~/.local/state/plangate/state.db", "none: keep no state"}, nil, []string{"(0: 1m", "default 0s"}}},
+		{[]string{"demo", "--help"}, want{nil, []string{"temporary file", "Nothing is written to the current directory"}, nil, nil}},
+		{[]string{"export", "--help"}, want{nil, []string{"--o string", "--store string", "empty or none: no state"}, nil, nil}},
 	} {
-		env, out, _ := testEnv(nil)
-		err := run(context.Background(), tc.args, env)
-		if !errors.Is(err, tc.wantErr) {
-			t.Errorf("%v: err = %v, want %v", tc.args, err, tc.wantErr)
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			env, out, errb := testEnv(map[string]string{"XDG_STATE_HOME": t.TempDir()})
+			// A command that wrongly starts serving stops here instead of hanging the test.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := run(ctx, tc.args, env)
+			switch {
+			case tc.want.err == errOther:
+				if err == nil || errors.Is(err, errUsage) {
+					t.Errorf("err = %v, want a failure other than a usage mistake", err)
+				}
+			case !errors.Is(err, tc.want.err):
+				t.Errorf("err = %v, want %v", err, tc.want.err)
+			}
+			if tc.want.stdout == nil && out.Len() > 0 {
+				t.Errorf("stdout = %q, want nothing", out)
+			}
+			for _, w := range tc.want.stdout {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.want.stderr {
+				if !strings.Contains(errb.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errb)
+				}
+			}
+			for _, w := range tc.want.not {
+				if strings.Contains(out.String()+errb.String(), w) {
+					t.Errorf("output has %q", w)
+				}
+			}
+		})
+	}
+}
+
+// TestShopFlagsAfterName: flags given after the shop NAME count, and
+// without --store the shops go to serve's default state file.
+func TestShopFlagsAfterName(t *testing.T) {
+	stateHome := t.TempDir()
+	vars := map[string]string{"XDG_STATE_HOME": stateHome, "PLANGATE_APP_SECRET": "s3cret"}
+	steps := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"shop", "add", "tb1", "--platform", "taobao-sandbox", "--app-key", "k1", "--session-key", "sess", "--order-prefix", "TB", "--stock-location", "8"},
+			[]string{`"name": "tb1"`, `"platform": "taobao-sandbox"`, `"order_prefix": "TB"`, `"stock_location": 8`, `"app_key": "k1"`}},
+		{[]string{"shop", "show", "tb1"}, []string{`"order_prefix": "TB"`, `"platform": "taobao-sandbox"`}},
+		{[]string{"shop", "list"}, []string{"tb1", "taobao-sandbox", "TB", "k1"}},
+		{[]string{"shop", "remove", "tb1"}, nil},
+	}
+	for _, s := range steps {
+		env, out, errb := testEnv(vars)
+		if err := run(context.Background(), s.args, env); err != nil {
+			t.Fatalf("%v: %v\n%s", s.args, err, errb)
 		}
-		if !strings.Contains(out.String(), tc.out) {
-			t.Errorf("%v: output %q lacks %q", tc.args, out.String(), tc.out)
+		for _, w := range s.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%v: output lacks %s:\n%s", s.args, w, out)
+			}
 		}
+		if strings.Contains(out.String(), "s3cret") || strings.Contains(out.String(), "sess") {
+			t.Errorf("%v shows a secret:\n%s", s.args, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(stateHome, "plangate", "state.db")); err != nil {
+		t.Errorf("the shops are not in the default state file: %v", err)
 	}
 }
 

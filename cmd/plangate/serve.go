@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,13 +19,22 @@ import (
 )
 
 func init() {
-	register(command{name: "serve", summary: "run the gateway in front of an Odoo server", run: runServe})
+	register(command{name: "serve", summary: "run the gateway in front of an Odoo server", run: runServe,
+		help: "State (extraction history, the journal that makes plan imports exactly-once, shops, order-sourcing\n" +
+			"runs) is kept in --store, by default $XDG_STATE_HOME/plangate/state.db or\n" +
+			"~/.local/state/plangate/state.db; --store none keeps none. One gateway at a time may use a state file."})
 }
 
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
-	cfg, _, err := loadConfig(env, "serve", args, commonOptions, odooOptions, serverOptions)
+	cfg, fs, err := loadConfig(env, "serve", args, commonOptions, odooOptions, serverOptions)
 	if err != nil {
 		return helpOK(err)
+	}
+	if err := noArgs("serve", fs); err != nil {
+		return err
+	}
+	if cfg.Store, err = storePath(env, cfg.Store); err != nil {
+		return err
 	}
 	log := newLogger(env, cfg)
 	return serveGateway(ctx, env, cfg, log, nil)
@@ -53,7 +63,8 @@ func newTransport(cfg *Config) (odoo.Transport, error) {
 		Timeout: cfg.Odoo.Timeout, Insecure: cfg.Odoo.Insecure})
 }
 
-// gatewayServer builds the gateway from the configuration; the caller closes the store.
+// gatewayServer builds the gateway from the configuration, with the state
+// file cfg.Store ("": none); the caller closes the store.
 func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store, error) {
 	t, err := newTransport(cfg)
 	if err != nil {
@@ -65,12 +76,18 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 	}
 	var st *store.Store
 	if cfg.Store != "" {
+		// Serving without the state file would silently give up the plan
+		// journal (a repost would write again): refuse to start instead.
 		st, err = store.Open(cfg.Store, store.Options{})
-		if err != nil {
-			// A broken state file must not stop the gateway: serve uncached.
-			log.Error("state file unusable; serving without state", "path", cfg.Store, "err", err)
-			st = nil
+		if errors.Is(err, store.ErrLocked) {
+			return nil, nil, fmt.Errorf("state file %s is in use by another plangate (give another --store, or --store none): %w", cfg.Store, err)
 		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("state file: %w (give another --store, or --store none to keep no state)", err)
+		}
+		log.Info("state file", "path", cfg.Store)
+	} else {
+		log.Warn("no state file (--store none): no plan journal, a reposted plan is written to Odoo again; no shops")
 	}
 	srv := gateway.New(gateway.Config{
 		DefaultDatabase:      cfg.Odoo.Database,
@@ -84,12 +101,23 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 		Fixes:                cfg.Export.Fixes,
 		CacheMargin:          cfg.Export.CacheMargin,
 		OMS:                  cfg.omsEngine,
-		AuthCacheTTL:         cfg.Odoo.LoginCache,
+		AuthCacheTTL:         loginCacheTTL(cfg.Odoo.LoginCache),
+		PageCompanies:        cfg.pageCompanies,
+		AddonURL:             cmp.Or(cfg.Diff.Addon, cfg.Odoo.URL),
 	}, t, st, log)
 	if st != nil {
 		srv.SetShops(&shop.Service{Store: st, Log: log})
 	}
 	return srv, st, nil
+}
+
+// loginCacheTTL maps --login-cache onto the gateway's setting, whose zero
+// means its default: here 0 means no reuse, as the help says.
+func loginCacheTTL(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 // serveGateway listens and serves until ctx ends, then shuts down

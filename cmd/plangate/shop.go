@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,9 +19,36 @@ import (
 )
 
 func init() {
-	register(command{name: "shop", summary: "manage marketplace shops and sync them with Odoo: " +
-		"shop add|list|show|remove|import-products|import-orders|sync-stock|sync [flags] [NAME]", run: runShop})
+	register(command{name: "shop", summary: "manage marketplace shops and sync them with Odoo (add, list, show, remove, import-products, import-orders, sync-stock, sync)",
+		args: "ACTION [NAME]", run: runShop, help: shopHelp})
 }
+
+// shopAction is one action of `plangate shop`.
+type shopAction struct{ name, help string }
+
+// shopActions are the actions of `plangate shop`, in the order of its help.
+var shopActions = []shopAction{
+	{"add", "add a shop NAME, or replace it (--platform, --app-key, --app-secret, --session-key, products, location)"},
+	{"list", "list the shops (without secrets)"},
+	{"show", "show shop NAME (without secrets)"},
+	{"remove", "remove shop NAME"},
+	{"import-products", "import NAME's items and SKUs changed in the window (--from, --to, --days) as Odoo products"},
+	{"import-orders", "import NAME's trades of --status in the window as Odoo sales orders, checking for missing ones"},
+	{"sync-stock", "push Odoo's available stock at --stock-location to NAME, where it changed"},
+	{"sync", "import-products, import-orders and sync-stock in turn"},
+}
+
+var shopHelp = func() string {
+	var b strings.Builder
+	b.WriteString("Actions:\n")
+	for _, a := range shopActions {
+		fmt.Fprintf(&b, "  %-16s %s\n", a.name, a.help)
+	}
+	b.WriteString("\nShops live in the state file (--store; by default the one `plangate serve` uses). While a\n" +
+		"gateway runs it holds that file: use its HTTP API (/shops…) instead, as `plangate demo` shows.\n" +
+		"Flags may come before or after NAME.")
+	return b.String()
+}()
 
 // shopFlags are the settings of `plangate shop` besides the common ones.
 type shopFlags struct {
@@ -30,10 +61,10 @@ type shopFlags struct {
 func shopOptions(sf *shopFlags) func(c *Config) []option {
 	return func(c *Config) []option {
 		return []option{
-			{"store", "store", "bbolt state file holding the shops (required)", &c.Store},
+			{"store", "store", "bbolt state file holding the shops; empty: the one `plangate serve` uses by default", &c.Store},
 			{"user", "odoo.user", "Odoo login", &c.Odoo.User},
-			{"password", "odoo.password", "Odoo password (prefer PLANGATE_ODOO_PASSWORD)", &c.Odoo.Password},
-			{"name", "-", "shop name (or the first argument)", &sf.Name},
+			{"password", "odoo.password", "Odoo password (prefer the environment variable: flags show in the process list)", &c.Odoo.Password},
+			{"name", "-", "shop name (or NAME after the ACTION)", &sf.Name},
 			{"platform", "-", "platform: " + fmt.Sprint(shop.Platforms()), &sf.Platform},
 			{"order-prefix", "-", "put before every imported sales order name", &sf.OrderPrefix},
 			{"shipping-product", "-", "product.product id of shipping-fee lines", &sf.ShippingProduct},
@@ -42,8 +73,8 @@ func shopOptions(sf *shopFlags) func(c *Config) []option {
 			{"sales-journal", "-", "account.journal id of the shop's sales", &sf.SalesJournal},
 			{"stock-location", "-", "stock.location id whose available stock is pushed", &sf.StockLocation},
 			{"app-key", "-", "platform App Key", &sf.AppKey},
-			{"app-secret", "-", "platform App Secret (prefer PLANGATE_APP_SECRET)", &sf.AppSecret},
-			{"session-key", "-", "platform Session Key (prefer PLANGATE_SESSION_KEY)", &sf.SessionKey},
+			{"app-secret", "-", "platform App Secret (prefer the environment variable: flags show in the process list)", &sf.AppSecret},
+			{"session-key", "-", "platform Session Key (prefer the environment variable)", &sf.SessionKey},
 			{"api-url", "-", "platform REST router URL; empty: the platform's", &sf.APIURL},
 			{"sign-method", "-", "md5 or hmac", &sf.SignMethod},
 			{"status", "-", "trade status to import", &sf.Status},
@@ -55,26 +86,37 @@ func shopOptions(sf *shopFlags) func(c *Config) []option {
 }
 
 func runShop(ctx context.Context, env *cliEnv, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintf(env.stderr, "Usage: plangate shop add|list|show|remove|import-products|import-orders|sync-stock|sync [flags] [NAME]\n")
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
-	}
-	action := args[0]
 	sf := &shopFlags{Status: "WAIT_SELLER_SEND_GOODS", Days: 1}
-	cfg, fs, err := loadConfig(env, "shop", args[1:], commonOptions, odooOptions, shopOptions(sf))
+	cfg, fs, err := loadConfig(env, "shop", args, commonOptions, odooOptions, shopOptions(sf))
 	if err != nil {
 		return helpOK(err)
 	}
-	if sf.Name == "" && fs.NArg() > 0 {
-		sf.Name = fs.Arg(0)
+	action, err := sf.parseArgs(fs)
+	if err != nil {
+		return err
 	}
-	if cfg.Store == "" {
-		return fmt.Errorf("shop: --store is required: %w", errUsage)
+	from, to, err := sf.window()
+	if err != nil {
+		return usageErrorf("shop", fs, "%v", err)
+	}
+	if action == "add" {
+		if sf.Platform == "" {
+			sf.Platform = shop.PlatformTaobao
+		}
+		if _, err := shop.Open(sf.Shop); err != nil { // checked before any file is touched
+			return err
+		}
+	}
+	if cfg.Store == storeNone {
+		return usageErrorf("shop", fs, "shops live in a state file: --store none leaves nowhere to keep them")
+	}
+	if cfg.Store, err = storePath(env, cfg.Store); err != nil {
+		return err
 	}
 	st, err := store.Open(cfg.Store, store.Options{})
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("state file %s is held by a running gateway: use its HTTP API (/shops…), or stop it first: %w", cfg.Store, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -82,23 +124,8 @@ func runShop(ctx context.Context, env *cliEnv, args []string) error {
 	log := newLogger(env, cfg)
 	out := json.NewEncoder(env.stdout)
 	out.SetIndent("", "  ")
-	needName := func() error {
-		if sf.Name == "" {
-			return fmt.Errorf("shop %s: a shop name is required: %w", action, errUsage)
-		}
-		return nil
-	}
 	switch action {
 	case "add":
-		if err := needName(); err != nil {
-			return err
-		}
-		if sf.Platform == "" {
-			sf.Platform = shop.PlatformTaobao
-		}
-		if _, err := shop.Open(sf.Shop); err != nil {
-			return err
-		}
 		if err := st.SaveShop(sf.Shop, time.Now()); err != nil {
 			return err
 		}
@@ -119,31 +146,15 @@ func runShop(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		return tw.Flush()
 	case "show":
-		if err := needName(); err != nil {
-			return err
-		}
 		sh, err := st.Shop(sf.Name)
 		if err != nil {
 			return err
 		}
 		return out.Encode(sh.Redacted())
 	case "remove":
-		if err := needName(); err != nil {
-			return err
-		}
 		return st.DeleteShop(sf.Name)
-	case "import-products", "import-orders", "sync-stock", "sync":
-		if err := needName(); err != nil {
-			return err
-		}
-	default:
-		return fmt.Errorf("shop: unknown action %q: %w", action, errUsage)
 	}
 
-	from, to, err := sf.window()
-	if err != nil {
-		return err
-	}
 	t, err := newTransport(cfg)
 	if err != nil {
 		return err
@@ -178,6 +189,33 @@ func runShop(ctx context.Context, env *cliEnv, args []string) error {
 	return err
 }
 
+// parseArgs reads ACTION and NAME (or --name) and checks they fit together.
+func (sf *shopFlags) parseArgs(fs *flag.FlagSet) (action string, err error) {
+	pos := fs.Args()
+	if len(pos) == 0 {
+		return "", usageErrorf("shop", fs, "no ACTION given")
+	}
+	action = pos[0]
+	if !slices.ContainsFunc(shopActions, func(a shopAction) bool { return a.name == action }) {
+		return "", usageErrorf("shop", fs, "unknown action %q", action)
+	}
+	switch {
+	case len(pos) > 2:
+		return "", usageErrorf("shop", fs, "unexpected argument %q (one shop NAME at most)", pos[2])
+	case len(pos) == 2 && sf.Name != "" && sf.Name != pos[1]:
+		return "", usageErrorf("shop", fs, "two shop names: --name %q and %q", sf.Name, pos[1])
+	case len(pos) == 2:
+		sf.Name = pos[1]
+	}
+	if action == "list" && sf.Name != "" {
+		return "", usageErrorf("shop", fs, "list takes no shop NAME")
+	}
+	if action != "list" && sf.Name == "" {
+		return "", usageErrorf("shop", fs, "%s needs a shop NAME (an argument or --name)", action)
+	}
+	return action, nil
+}
+
 func (sf *shopFlags) window() (from, to time.Time, err error) {
 	parse := func(v string) (time.Time, error) {
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
@@ -200,13 +238,31 @@ func (sf *shopFlags) window() (from, to time.Time, err error) {
 	return from, to, nil
 }
 
-// printShopDemo tells how to sync the demo's fake shop into the emulator.
-func printShopDemo(w io.Writer, platformURL, odooURL, db string) {
-	fmt.Fprintf(w, "  Fake Taobao platform: %s\n", platformURL)
-	fmt.Fprintln(w, "  Sync its demo shop into the emulator (repeat the second command: nothing changes):")
-	fmt.Fprintf(w, "    plangate shop add --store shops.db --name demo --platform %s --api-url %s --app-key %s --app-secret %s --session-key %s "+
-		"--order-prefix TB --shipping-product 1 --discount-product 2 --gift-product 3 --stock-location 8\n",
-		shop.PlatformTaobaoSandbox, platformURL, fakeshop.DemoAppKey, fakeshop.DemoSecret, fakeshop.DemoSession)
-	fmt.Fprintf(w, "    plangate shop sync --store shops.db --name demo --odoo-url %s --database %s --password admin --from '%s' --to '%s'\n",
-		odooURL, db, shop.FormatTime(fakeshop.DemoEpoch.AddDate(0, 0, -20)), shop.FormatTime(fakeshop.DemoEpoch.AddDate(0, 0, 10)))
+// printShopDemo tells how to sync the demo's fake shop into the emulator
+// through the gateway's shop API (the gateway holds the state file, so
+// `plangate shop` cannot open it meanwhile).
+func printShopDemo(w io.Writer, base, platformURL string) {
+	from, to := fakeshop.DemoWindow()
+	// RFC 3339 in UTC needs no escaping in a query (no '+', no space).
+	win := "from=" + from.UTC().Format(time.RFC3339) + "&to=" + to.UTC().Format(time.RFC3339)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Shop sync with the fake Taobao platform at %s (repeat the imports: nothing changes):\n", platformURL)
+	fmt.Fprintf(w, "  curl -u admin:admin -H 'Content-Type: application/json' -d '%s' %s/shops\n", demoShopJSON(platformURL), base)
+	for _, step := range []string{"import-products?" + win, "import-orders?" + win, "sync-stock"} {
+		fmt.Fprintf(w, "  curl -u admin:admin -X POST '%s/shops/demo/%s'\n", base, step)
+	}
+	fmt.Fprintf(w, "  curl -u admin:admin %s/shops/demo/stock-syncs      # what was pushed, when\n", base)
+}
+
+// demoShopJSON is the body that creates the demo shop: the fields a user
+// sets, without the store's timestamps.
+func demoShopJSON(platformURL string) string {
+	// Encoding a struct of strings and ints, then a map of what it gave, cannot fail.
+	full, _ := json.Marshal(fakeshop.DemoShop(platformURL))
+	var m map[string]any
+	_ = json.Unmarshal(full, &m)
+	delete(m, "created")
+	delete(m, "updated")
+	b, _ := json.Marshal(m)
+	return string(b)
 }

@@ -27,7 +27,7 @@ func benchSession(b *testing.B, scale int, calls *atomic.Int64) *odoo.Session {
 	return benchSessionOver(b, scale, odoo.ProtocolXMLRPC, calls)
 }
 
-func benchSessionOver(b *testing.B, scale int, protocol odoo.Protocol, calls *atomic.Int64) *odoo.Session {
+func benchSessionOver(b testing.TB, scale int, protocol odoo.Protocol, calls *atomic.Int64) *odoo.Session {
 	ds, err := odooemu.Load(datasets.Demo(), ".")
 	if err != nil {
 		b.Fatal(err)

@@ -3,6 +3,7 @@ package odoo
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -84,6 +85,17 @@ func KindOf(err error) Kind {
 
 // IsKind reports whether err carries an Odoo error of kind k.
 func IsKind(err error, k Kind) bool { return KindOf(err) == k }
+
+// IsUnknownDatabase reports whether Odoo failed because the database named
+// in the call does not exist (PostgreSQL's `database "x" does not exist`,
+// sent as an OperationalError). Such a failure is KindAuth, as no login
+// can succeed, but it is no reason to ask for a password again.
+func IsUnknownDatabase(err error) bool {
+	var oe *Error
+	return errors.As(err, &oe) && unknownDatabase.MatchString(oe.Fault)
+}
+
+var unknownDatabase = regexp.MustCompile(`OperationalError\b.*\bdatabase "[^"\n]*" does not exist`)
 
 // ErrAuth is returned by Authenticate for wrong credentials (Odoo answers False).
 var ErrAuth = &Error{Op: "authenticate", Kind: KindAuth, Fault: "Access Denied"}

@@ -158,3 +158,23 @@ func TestTransportErr(t *testing.T) {
 		t.Errorf("canceled context: %v", err)
 	}
 }
+
+func TestIsUnknownDatabase(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{newFault("common.authenticate", "", 1, tb(`psycopg2.OperationalError: connection to server at "db" (10.0.0.2), port 5432 failed: FATAL:  database "nodb" does not exist`)), true},
+		{newFault("common.authenticate", "", 200, `psycopg2.OperationalError: connection to server failed: FATAL:  database "nodb" does not exist`), true}, // JSON-RPC
+		{fmt.Errorf("log in: %w", newFault("common.authenticate", "", 1, tb(`psycopg2.OperationalError: FATAL:  database "x" does not exist`))), true},
+		{ErrAuth, false},
+		{newFault("execute_kw", "res.partner", 1, tb(`psycopg2.errors.UndefinedTable: relation "res_partner" does not exist`)), false},
+		{newFault("execute_kw", "res.partner", 1, tb(`psycopg2.OperationalError: could not serialize access; the database "a" is busy`)), false},
+		{errors.New(`database "nodb" does not exist`), false}, // not from Odoo
+		{nil, false},
+	} {
+		if got := IsUnknownDatabase(tc.err); got != tc.want {
+			t.Errorf("IsUnknownDatabase(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}

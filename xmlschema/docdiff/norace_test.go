@@ -1,0 +1,5 @@
+//go:build !race
+
+package docdiff_test
+
+const raceOn = false
