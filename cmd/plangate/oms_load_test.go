@@ -279,7 +279,7 @@ func loadDemo(t *testing.T, clients int, d time.Duration, sig os.Signal, noStore
 	}
 	args := []string{"--config", cfg, "--store", lr.path}
 	if noStore {
-		args, lr.path = args[:2], ""
+		args[3], lr.path = storeNone, ""
 	}
 	p := startDemo(t, args...)
 	ticket := loadTicket(t)
