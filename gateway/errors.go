@@ -43,9 +43,12 @@ type badRequest struct {
 	// Public marks a 5xx message the gateway composed without internal
 	// addresses, shown as is (4xx messages always are).
 	Public bool
+	// Err is the cause, if any: a 502 page says why Odoo failed from it.
+	Err error
 }
 
 func (e *badRequest) Error() string { return e.Msg }
+func (e *badRequest) Unwrap() error { return e.Err }
 
 func errBadRequest(format string, args ...any) error {
 	return &badRequest{Status: http.StatusBadRequest, Msg: fmt.Sprintf(format, args...)}
@@ -134,7 +137,9 @@ type failure struct {
 // failed), else the request id to find it in the log.
 func classify(r *http.Request, err error, disclose bool) failure {
 	status := statusFor(err)
-	if errors.Is(r.Context().Err(), context.Canceled) {
+	// A read deadline that ran out cancels the context too, but the client
+	// is still there to be told 408.
+	if errors.Is(r.Context().Err(), context.Canceled) && status != http.StatusRequestTimeout {
 		status = statusClientClosed
 	}
 	f := failure{status: status}

@@ -1,43 +1,58 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/plangate/plangate/mappers/planimport"
 	"github.com/plangate/plangate/store"
 )
 
-// importLocks serialises imports of the same plan id, so concurrent
-// reposts of one plan cannot both write.
-var importLocks sync.Map // plan id → *sync.Mutex
+// errAnswered stops reading a body whose request has been answered.
+var errAnswered = errors.New("request answered")
 
 // handleImport serves POST /frepple/xml: the plan posted by frePPLe
-// (spec §4). The file is validated in full before the first write; the
-// writes are journaled in the store so a repost or retry writes nothing
-// twice.
+// (spec §4). Nothing is written to Odoo before the caller is
+// authenticated and the whole plan is read and validated: the announced
+// size is checked first, the login before the plan's first byte is read,
+// then the plan is spooled, parsed and checked. Under the lock of its
+// database and company, the journal then tells a repost of the plan
+// imported last (nothing written), a resume of a failed import, or a new
+// import; only then does Odoo change (mode 1 first removes the old drafts).
 func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		s.writeError(w, r, markerImport, errTooLarge, false)
+		return
+	}
+	s.uploadDeadlines(w)
+	var c *caller
+	login := func(fields map[string]string) error {
+		var ok bool
+		if c, ok = s.authenticate(w, r, formParam(r, fields)); !ok {
+			return errAnswered
+		}
+		return nil
+	}
 	// The plan is spooled to a temporary file as it arrives, never held
 	// in memory; it is read twice (hash, then parse) from there.
-	form, err := readPlanForm(r.Body, r.Header.Get("Content-Type"), s.cfg.MaxBodyBytes, "")
+	form, err := readPlanForm(r.Body, r.Header.Get("Content-Type"), s.cfg.MaxBodyBytes, "", login)
+	if errors.Is(err, errAnswered) {
+		return
+	}
 	if err != nil {
 		s.writeError(w, r, markerImport, err, false)
 		return
 	}
 	defer form.Close()
-	param := func(name string) string {
-		if v := r.URL.Query().Get(name); v != "" {
-			return v
+	param := formParam(r, form.fields)
+	if c == nil { // no plan part: the login still comes first
+		if login(form.fields) != nil {
+			return
 		}
-		return form.fields[name]
-	}
-	c, ok := s.authenticate(w, r, param)
-	if !ok {
-		return
 	}
 	if !form.haveFile {
 		s.writeError(w, r, markerImport, errBadRequest("%s", errNoPlan.Error()), false)
@@ -68,27 +83,25 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, markerImport, err, false)
 		return
 	}
-	mu, _ := importLocks.LoadOrStore(id, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
-
-	j := &store.Plan{ID: id, Database: c.Database, Company: companyName, Mode: mode, Bytes: int(form.size),
-		Status: store.PlanReceived, Received: s.now(), Updated: s.now(), Steps: map[string][]int{}, Counters: map[string]int{}}
-	if s.store != nil {
-		prev, found, err := s.store.Plan(id)
-		if err != nil {
-			s.writeError(w, r, markerImport, err, false)
-			return
-		}
-		if found && prev.Status == store.PlanDone {
-			// The same plan again: nothing to write; the first answer
-			// and a line saying so.
-			writeText(w, http.StatusOK, repostReply(prev))
-			return
-		}
-		if found {
-			j = prev
-		}
+	// One import at a time per database and company: a mode-1 plan's
+	// cleanup must see the proposals of the plan before it.
+	unlock, err := s.cfg.Locker.Lock(r.Context(), "plan-import\x00"+c.Database+"\x00"+companyName)
+	if err != nil {
+		// Only the caller's context ends the wait: it went away (499).
+		s.writeError(w, r, markerImport, &badRequest{Status: 499, Msg: "gave up waiting for the import before it: " + err.Error()}, false)
+		return
+	}
+	defer unlock()
+	j, fresh, err := s.journalEntry(id, c.Database, companyName, mode, form.size)
+	if err != nil {
+		s.writeError(w, r, markerImport, err, false)
+		return
+	}
+	if j.Status == store.PlanDone {
+		// The plan imported last, again: nothing to write; the first
+		// answer and a line saying so.
+		writeText(w, http.StatusOK, repostReply(j))
+		return
 	}
 	im := &planimport.Importer{S: c.Session, Store: s.store, Log: s.log, Now: s.now}
 	if plan, err = form.reader(); err != nil {
@@ -106,34 +119,93 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		s.rejectPlan(w, r, err)
 		return
 	}
-	j.Records, j.Status, j.Error = len(recs), store.PlanApplying, ""
-	if s.store != nil {
-		if err := s.store.SavePlan(j); err != nil {
-			s.writeError(w, r, markerImport, err, false)
-			return
-		}
+	j.Records, j.Status, j.Error, j.Updated = len(recs), store.PlanApplying, "", s.now()
+	j.Attempts++
+	if err := s.saveJournal(j, fresh); err != nil {
+		s.writeError(w, r, markerImport, err, false)
+		return
 	}
-	reply, err := im.Apply(r.Context(), recs, j, o)
+	// The plan is in: writing it to Odoo goes on if the caller hangs up,
+	// rather than leaving it half applied.
+	ctx := context.WithoutCancel(r.Context())
+	reply, err := im.Apply(ctx, recs, j, o)
 	if err != nil {
 		j.Status, j.Error, j.Updated = store.PlanFailed, err.Error(), s.now()
-		if s.store != nil {
-			if serr := s.store.SavePlan(j); serr != nil {
-				s.logFrom(r.Context()).Error("save plan journal", "plan", id, "err", serr)
-			}
+		if serr := s.saveJournal(j, false); serr != nil {
+			s.logFrom(ctx).Error("save plan journal", "plan", id, "err", serr)
 		}
 		// An Odoo fault midway: 502 whatever its kind, the journal has the rest.
-		s.writeError(w, r, markerImport, &badRequest{Status: http.StatusBadGateway, Msg: err.Error()}, s.disclose(c))
+		s.writeError(w, r, markerImport, &badRequest{Status: http.StatusBadGateway, Msg: err.Error(), Err: err}, s.disclose(c))
 		return
 	}
 	j.Status, j.Reply, j.Updated = store.PlanDone, reply, s.now()
-	if s.store != nil {
-		if err := s.store.SavePlan(j); err != nil {
-			s.logFrom(r.Context()).Error("save plan journal", "plan", id, "err", err)
-		}
+	if err := s.saveJournal(j, false); err != nil {
+		s.logFrom(ctx).Error("save plan journal", "plan", id, "err", err)
 	}
 	s.metrics.observeImport(len(recs))
-	s.logFrom(r.Context()).Info("plan imported", "plan", id, "mode", mode, "records", len(recs))
+	s.logFrom(ctx).Info("plan imported", "plan", id, "mode", mode, "records", len(recs), "attempt", j.Attempts)
 	writeText(w, http.StatusOK, reply)
+}
+
+// formParam reads a request parameter: the query, then the form fields.
+func formParam(r *http.Request, fields map[string]string) func(string) string {
+	return func(name string) string {
+		if v := r.URL.Query().Get(name); v != "" {
+			return v
+		}
+		return fields[name]
+	}
+}
+
+// uploadDeadlines replaces the server's general read and write timeouts
+// for a plan upload: a plan of hundreds of MB over a slow link takes
+// longer to arrive than any other request may, and the reply comes only
+// once Odoo has been written. The reply is a few lines the socket buffers
+// whole, so writing it needs no deadline.
+func (s *Server) uploadDeadlines(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	// ErrNotSupported (a writer without deadlines): the server's own apply.
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.UploadTimeout))
+	_ = rc.SetWriteDeadline(time.Time{})
+}
+
+// journalEntry decides what a posted plan is. A repost of the plan
+// imported last for the database and company returns its done entry; a
+// plan whose import failed, and which no other plan followed, resumes from
+// its entry; anything else (a new plan, or an older one posted again after
+// another) is imported afresh (fresh true). Without a store every plan is
+// new.
+func (s *Server) journalEntry(id, database, company string, mode int, size int64) (j *store.Plan, fresh bool, err error) {
+	if s.store != nil {
+		prev, found, err := s.store.Plan(id)
+		if err != nil {
+			return nil, false, err
+		}
+		head, known, err := s.store.PlanHead(database, company)
+		if err != nil {
+			return nil, false, err
+		}
+		// A file from before heads were kept has none: the entry itself is the latest.
+		if found && (head == id || !known) {
+			return prev, false, nil
+		}
+	}
+	now := s.now()
+	return &store.Plan{ID: id, Database: database, Company: company, Mode: mode, Bytes: int(size), Run: planimport.NewRun(),
+		Status: store.PlanReceived, Received: now, Updated: now, Steps: map[string][]int{}, Counters: map[string]int{}}, true, nil
+}
+
+// saveJournal records the entry's header (steps are saved as they are
+// done); a fresh entry replaces any earlier import of the same bytes and
+// becomes the head of its database and company.
+func (s *Server) saveJournal(j *store.Plan, fresh bool) error {
+	if s.store == nil {
+		return nil
+	}
+	if fresh {
+		return s.store.StartPlan(j)
+	}
+	return s.store.SavePlanSteps(j, nil)
 }
 
 // rejectPlan answers a file that failed validation: 400 naming the record.

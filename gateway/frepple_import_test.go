@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/plangate/plangate/fixtures/odooemu"
 	"github.com/plangate/plangate/gateway"
+	"github.com/plangate/plangate/mappers/odoo"
 	"github.com/plangate/plangate/store"
 )
 
@@ -29,6 +31,7 @@ type importRig struct {
 	gw     *httptest.Server
 	st     *store.Store
 	plan   []byte
+	log    *syncBuffer // the gateway's log
 }
 
 func startImportRig(t *testing.T) *importRig { return startImportRigWith(t, nil) }
@@ -36,6 +39,13 @@ func startImportRig(t *testing.T) *importRig { return startImportRigWith(t, nil)
 // startImportRigWith lets setup adjust the emulator (e.g. turn on
 // odooemu.MOWorkordersFromRouting) before it serves.
 func startImportRigWith(t *testing.T, setup func(*odooemu.Emulator), config ...func(*gateway.Config)) *importRig {
+	t.Helper()
+	return newImportRig(t, setup, nil, config...)
+}
+
+// newImportRig also lets server adjust the gateway's HTTP server (its
+// timeouts) before it starts.
+func newImportRig(t *testing.T, setup func(*odooemu.Emulator), server func(*http.Server), config ...func(*gateway.Config)) *importRig {
 	t.Helper()
 	em := emulate(t, func(_ *odooemu.Dataset, e *odooemu.Emulator) {
 		e.SetClock(func() time.Time { return fixedNow })
@@ -48,13 +58,18 @@ func startImportRigWith(t *testing.T, setup func(*odooemu.Emulator), config ...f
 	for _, c := range config {
 		c(&cfg)
 	}
-	gw := httptest.NewServer(gateway.New(cfg, tr, st, quiet))
+	log := &syncBuffer{}
+	gw := httptest.NewUnstartedServer(gateway.New(cfg, tr, st, slog.New(slog.NewTextHandler(log, nil))))
+	if server != nil {
+		server(gw.Config)
+	}
+	gw.Start()
 	t.Cleanup(gw.Close)
 	plan, err := os.ReadFile(filepath.Join(goldenImport, "plan.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &importRig{emu: e, emuURL: srvE.URL, gw: gw, st: st, plan: plan}
+	return &importRig{emu: e, emuURL: srvE.URL, gw: gw, st: st, plan: plan, log: log}
 }
 
 // plannerBody builds a body the way the bulk export does (spec §4.1):
@@ -152,9 +167,13 @@ func TestImportOversized(t *testing.T) {
 func TestImportResumeAfterFault(t *testing.T) {
 	r := startImportRig(t)
 	r.emu.InjectFault(&odooemu.Fault{Model: "mrp.production", Method: "create", Message: "psycopg2.OperationalError: server closed the connection"})
-	status, _ := r.post(t, "1", r.plan)
+	status, page := r.post(t, "1", r.plan)
 	if status != http.StatusBadGateway {
 		t.Fatalf("status %d, want 502", status)
+	}
+	// The page says what failed in Odoo (the exception class and the call).
+	if want := "Odoo failed: psycopg2.OperationalError in execute_kw create mrp.production"; !strings.Contains(page, want) {
+		t.Errorf("502 page lacks %q:\n%s", want, page)
 	}
 	before := len(r.emu.Journal())
 	r.emu.ClearFaults()
@@ -291,4 +310,17 @@ func TestImportCleanupOfPreviousPlan(t *testing.T) {
 	if status != 200 || body != string(want) {
 		t.Fatalf("status %d body %q, want %q", status, body, want)
 	}
+}
+
+// gatewayWithOdooTimeout serves a second gateway on the rig's store whose
+// Odoo calls give up after d.
+func (r *importRig) gatewayWithOdooTimeout(t *testing.T, d time.Duration) *httptest.Server {
+	t.Helper()
+	tr, err := odoo.NewTransport(odoo.Options{URL: r.emuURL, Timeout: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(gateway.New(gateway.Config{Now: func() time.Time { return fixedNow }, MaxBodyBytes: 1 << 20}, tr, r.st, slog.New(slog.NewTextHandler(r.log, nil))))
+	t.Cleanup(gw.Close)
+	return gw
 }

@@ -23,6 +23,23 @@ type formPart struct {
 // errTooLarge is answered 413.
 var errTooLarge = &badRequest{Status: http.StatusRequestEntityTooLarge, Msg: "request body exceeds the size limit"}
 
+// uploadReadError classifies a failure to read a multipart body: it lies
+// with the client's connection, never with the server, so it is no 5xx.
+// The middleware's body has classified it already; a body read without it
+// (a test's) is classified the same way here.
+func uploadReadError(err error) error {
+	var be *bodyError
+	switch {
+	case errors.Is(err, errTooLarge):
+		return errTooLarge
+	case errors.As(err, &be):
+		return be
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &bodyError{status: http.StatusRequestTimeout, err: err}
+	}
+	return &bodyError{status: statusClientClosed, err: err}
+}
+
 // multipartBoundary takes the boundary from a Content-Type header the way
 // spec §4.1 asks: everything after the first "boundary=" up to ";" or the
 // end, quotes optional, so the planner's unquoted "===…==" boundaries work.
@@ -101,8 +118,12 @@ func (l *limited) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// maxPartHeader bounds the header block of one part.
-const maxPartHeader = 16 << 10
+// maxPartHeader bounds the header block of one part, maxPreamble what
+// comes before the first delimiter.
+const (
+	maxPartHeader = 16 << 10
+	maxPreamble   = 64 << 10
+)
 
 // streamMultipart reads a multipart body of at most limit bytes (0: no
 // limit) as a stream: for each part, sink receives its name and filename
@@ -123,12 +144,8 @@ func streamMultipart(r io.Reader, contentType string, limit int64, sink func(for
 	const bufSize = 64 << 10
 	br := bufio.NewReaderSize(r, bufSize)
 	delim := []byte("--" + boundary)
-	readErr := func(err error) error {
-		if errors.Is(err, errTooLarge) {
-			return errTooLarge
-		}
-		return fmt.Errorf("read request body: %w", err)
-	}
+	readErr := uploadReadError
+	preamble := 0 // bytes skipped before the first delimiter
 	// next copies content to w (nil: discard) up to the next delimiter
 	// that starts a line (or the body, when first), consumes the
 	// delimiter and reports whether it was the closing one.
@@ -210,6 +227,13 @@ func streamMultipart(r io.Reader, contentType string, limit int64, sink func(for
 			// (Peek returned a full buffer here, far longer than a delimiter
 			// line, so n > 0 and the loop advances.)
 			n := max(hold, 0)
+			if first {
+				// The planner sends no preamble: do not read megabytes of
+				// one from a caller not yet authenticated.
+				if preamble += n; preamble > maxPreamble {
+					return false, errBadRequest("multipart body has no boundary line in its first %d bytes", maxPreamble)
+				}
+			}
 			if w != nil && !first && n > 0 {
 				if _, err := w.Write(buf[:n]); err != nil {
 					return false, err
@@ -229,9 +253,6 @@ func streamMultipart(r io.Reader, contentType string, limit int64, sink func(for
 	for !closing {
 		p, err := readPartHeader(br)
 		if err != nil {
-			if errors.Is(err, errTooLarge) {
-				return errTooLarge
-			}
 			return err
 		}
 		w, err := sink(p)
@@ -256,10 +277,7 @@ func readPartHeader(br *bufio.Reader) (formPart, error) {
 			return p, errBadRequest("multipart part header too long")
 		}
 		if err != nil && err != io.EOF {
-			if errors.Is(err, errTooLarge) {
-				return p, errTooLarge
-			}
-			return p, fmt.Errorf("read request body: %w", err)
+			return p, uploadReadError(err)
 		}
 		l := bytes.TrimRight(line, "\r\n")
 		if len(l) == 0 {
@@ -330,14 +348,22 @@ type planForm struct {
 	haveFile bool
 }
 
-// maxField bounds a plain form field.
-const maxField = 64 << 10
+// maxField bounds a plain form field, maxFields their number (the
+// planner sends six).
+const (
+	maxField  = 64 << 10
+	maxFields = 100
+)
 
 // readPlanForm reads a plan upload: fields first-wins as werkzeug's
 // request.form, the first "frePPLe plan" part spooled into dir ("" for
-// the system temp dir). Close removes the spool file.
-func readPlanForm(r io.Reader, contentType string, limit int64, dir string) (*planForm, error) {
+// the system temp dir). beforePlan, when set, is called with the fields
+// read so far before the first byte of the plan is: an error from it
+// stops the read (the caller's login is checked there, so a stranger's
+// plan is never spooled). Close removes the spool file.
+func readPlanForm(r io.Reader, contentType string, limit int64, dir string, beforePlan func(fields map[string]string) error) (*planForm, error) {
 	f := &planForm{fields: map[string]string{}}
+	parts := 0
 	var field *bytes.Buffer
 	var fieldName string
 	flush := func() {
@@ -354,12 +380,20 @@ func readPlanForm(r io.Reader, contentType string, limit int64, dir string) (*pl
 			if f.haveFile {
 				return nil, nil // a second plan part: ignored, as werkzeug's files[name] gives the first
 			}
+			if beforePlan != nil {
+				if err := beforePlan(f.fields); err != nil {
+					return nil, err
+				}
+			}
 			tmp, err := os.CreateTemp(dir, "plangate-plan-*.xml")
 			if err != nil {
 				return nil, fmt.Errorf("spool plan: %w", err)
 			}
 			f.file, f.haveFile = tmp, true
 			return &countingWriter{w: tmp, n: &f.size}, nil
+		}
+		if parts++; parts > maxFields {
+			return nil, errBadRequest("more than %d form fields", maxFields)
 		}
 		field, fieldName = &bytes.Buffer{}, p.Name
 		return &cappedWriter{b: field}, nil

@@ -84,7 +84,7 @@ func TestStreamMultipartMalformed(t *testing.T) {
 		{"field too long", "--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n" + strings.Repeat("x", maxField+1) + "\r\n--b--\r\n", "longer than"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f, err := readPlanForm(strings.NewReader(c.body), ct, 0, t.TempDir())
+			f, err := readPlanForm(strings.NewReader(c.body), ct, 0, t.TempDir(), nil)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				f.Close()
 				t.Fatalf("error %v, want %q", err, c.want)
@@ -184,7 +184,7 @@ func TestPlanUploadSpooled(t *testing.T) {
 	var m0, m1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m0)
-	f, err := readPlanForm(body, "multipart/form-data; boundary="+streamBoundary, 0, dir)
+	f, err := readPlanForm(body, "multipart/form-data; boundary="+streamBoundary, 0, dir, nil)
 	runtime.ReadMemStats(&m1)
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,12 @@ type Config struct {
 	ServiceLogin, ServicePassword string
 	// MaxBodyBytes bounds POSTed plans and JSON bodies (0: 256 MiB).
 	MaxBodyBytes int64
+	// UploadTimeout bounds the time to receive a posted plan, in place of
+	// the server's read timeout (0: one hour).
+	UploadTimeout time.Duration
+	// Locker serialises plan imports per database and company; nil means
+	// one process (store.LocalLocker). Replicas need a shared one.
+	Locker store.Locker
 	// MaxConcurrentExports bounds simultaneous GET exports (0: 4); more wait.
 	MaxConcurrentExports int
 	// Now fixes the clock for reproducible documents; nil means time.Now.
@@ -98,6 +104,12 @@ func New(cfg Config, t odoo.Transport, st *store.Store, log *slog.Logger) *Serve
 	}
 	if cfg.MaxConcurrentExports <= 0 {
 		cfg.MaxConcurrentExports = 4
+	}
+	if cfg.UploadTimeout <= 0 {
+		cfg.UploadTimeout = time.Hour
+	}
+	if cfg.Locker == nil {
+		cfg.Locker = &store.LocalLocker{}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

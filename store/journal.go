@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"time"
 
@@ -18,9 +20,12 @@ const (
 	// so that recording a step writes that step only, not the whole
 	// journal (a plan of 100k records has 100k steps).
 	bucketPlanSteps = "plan_steps"
+	// bucketPlanHeads maps database NUL company → the id of the plan
+	// imported last for them: a repost is a duplicate of that plan only.
+	bucketPlanHeads = "plan_heads"
 )
 
-func init() { registerBuckets(bucketPlans, bucketPlanSteps) }
+func init() { registerBuckets(bucketPlans, bucketPlanSteps, bucketPlanHeads) }
 
 // Plan statuses.
 const (
@@ -52,6 +57,13 @@ type Plan struct {
 	Counters map[string]int `json:"counters,omitempty"`
 	// Messages are per-record error lines of the reply.
 	Messages []string `json:"messages,omitempty"`
+	// Run identifies this import of the plan (a new one each time it is
+	// imported afresh, kept across resumes); records created in Odoo carry
+	// it until their ids are journaled, so a resume finds the records of a
+	// create whose reply was lost.
+	Run string `json:"run,omitempty"`
+	// Attempts counts the times the plan was applied (first try and resumes).
+	Attempts int `json:"attempts,omitempty"`
 }
 
 // PlanID is the id of a posted plan: SHA-256 of database, company, mode
@@ -87,26 +99,155 @@ func (s *Store) SavePlan(p *Plan) error {
 // only, in one transaction: the cost of recording a step does not grow
 // with the steps already recorded.
 func (s *Store) SavePlanSteps(p *Plan, keys []string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		head := *p
-		head.Steps = nil // kept in bucketPlanSteps
-		if err := putJSON(tx.Bucket([]byte(bucketPlans)), []byte(p.ID), &head); err != nil {
-			return fmt.Errorf("save plan %s: %w", p.ID, err)
+	return s.db.Update(func(tx *bolt.Tx) error { return s.putPlan(tx, p, keys) })
+}
+
+// putPlan writes a journal entry's header and the listed steps.
+func (s *Store) putPlan(tx *bolt.Tx, p *Plan, keys []string) error {
+	head := *p
+	head.Steps = nil // kept in bucketPlanSteps
+	if err := putJSON(tx.Bucket([]byte(bucketPlans)), []byte(p.ID), &head); err != nil {
+		return fmt.Errorf("save plan %s: %w", p.ID, err)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	b, err := tx.Bucket([]byte(bucketPlanSteps)).CreateBucketIfNotExists([]byte(p.ID))
+	if err != nil {
+		return fmt.Errorf("save plan %s steps: %w", p.ID, err)
+	}
+	for _, k := range keys {
+		if err := putJSON(b, []byte(k), p.Steps[k]); err != nil {
+			return fmt.Errorf("save plan %s step %s: %w", p.ID, k, err)
 		}
-		if len(keys) == 0 {
-			return nil
-		}
-		b, err := tx.Bucket([]byte(bucketPlanSteps)).CreateBucketIfNotExists([]byte(p.ID))
-		if err != nil {
-			return fmt.Errorf("save plan %s steps: %w", p.ID, err)
-		}
-		for _, k := range keys {
-			if err := putJSON(b, []byte(k), p.Steps[k]); err != nil {
-				return fmt.Errorf("save plan %s step %s: %w", p.ID, k, err)
-			}
+	}
+	return nil
+}
+
+func headKey(database, company string) []byte { return []byte(database + "\x00" + company) }
+
+// PlanHead returns the id of the plan imported last for a database and
+// company; known is false when none was ever recorded (a file from before
+// heads were kept), and id is "" after that plan was dropped.
+func (s *Store) PlanHead(database, company string) (id string, known bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket([]byte(bucketPlanHeads)); b != nil {
+			v := b.Get(headKey(database, company))
+			id, known = string(v), v != nil
 		}
 		return nil
 	})
+	if err != nil {
+		return "", false, fmt.Errorf("read plan head of %s/%s: %w", database, company, err)
+	}
+	return id, known, nil
+}
+
+// StartPlan begins a fresh import of p: whatever the journal held under
+// its id (an earlier import of the same bytes) is replaced, and p becomes
+// the head of its database and company, in one transaction.
+func (s *Store) StartPlan(p *Plan) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		steps := tx.Bucket([]byte(bucketPlanSteps))
+		if steps.Bucket([]byte(p.ID)) != nil {
+			if err := steps.DeleteBucket([]byte(p.ID)); err != nil {
+				return fmt.Errorf("start plan %s: %w", p.ID, err)
+			}
+		}
+		if err := tx.Bucket([]byte(bucketPlanHeads)).Put(headKey(p.Database, p.Company), []byte(p.ID)); err != nil {
+			return fmt.Errorf("start plan %s: %w", p.ID, err)
+		}
+		return s.putPlan(tx, p, sortedKeys(p.Steps))
+	})
+}
+
+func sortedKeys(m map[string][]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// PlanFilter selects journal entries; empty fields match all.
+type PlanFilter struct {
+	Database, Company string
+	Limit             int // 0: all
+}
+
+// Plans lists journal entries without their steps, the most recently
+// updated first.
+func (s *Store) Plans(f PlanFilter) ([]Plan, error) {
+	var out []Plan
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bucketPlans)).ForEach(func(k, v []byte) error {
+			var p Plan
+			if err := jsonUnmarshal(v, &p); err != nil {
+				return fmt.Errorf("decode plan %s: %w", k, err)
+			}
+			if (f.Database == "" || p.Database == f.Database) && (f.Company == "" || p.Company == f.Company) {
+				out = append(out, p)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list plans: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Updated.After(out[j].Updated) })
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+// ErrNoPlan is returned by DropPlan when no entry has the id.
+var ErrNoPlan = errors.New("no such plan in the journal")
+
+// DropPlan removes the journal entry whose id starts with prefix (at
+// least 6 characters), with its steps; a head naming it then names no
+// plan. The plan, posted again, is imported afresh, and no other is taken
+// for the latest. It returns the removed entry.
+func (s *Store) DropPlan(prefix string) (*Plan, error) {
+	if len(prefix) < 6 {
+		return nil, fmt.Errorf("drop plan %q: give at least 6 characters of its id", prefix)
+	}
+	var dropped Plan
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketPlans))
+		c := b.Cursor()
+		var match []byte
+		for k, v := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
+			if match != nil {
+				return fmt.Errorf("drop plan %q: the prefix matches more than one plan", prefix)
+			}
+			match = append([]byte(nil), k...)
+			if err := jsonUnmarshal(v, &dropped); err != nil {
+				return fmt.Errorf("decode plan %s: %w", k, err)
+			}
+		}
+		if match == nil {
+			return fmt.Errorf("drop plan %q: %w", prefix, ErrNoPlan)
+		}
+		if err := b.Delete(match); err != nil {
+			return err
+		}
+		if steps := tx.Bucket([]byte(bucketPlanSteps)); steps.Bucket(match) != nil {
+			if err := steps.DeleteBucket(match); err != nil {
+				return err
+			}
+		}
+		heads := tx.Bucket([]byte(bucketPlanHeads))
+		if key := headKey(dropped.Database, dropped.Company); bytes.Equal(heads.Get(key), match) {
+			return heads.Put(key, []byte{})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &dropped, nil
 }
 
 // Plan reads a journal entry with its steps.

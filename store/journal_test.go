@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -100,4 +101,72 @@ func TestPlanStepsIncremental(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// StartPlan replaces an earlier import of the same plan and makes it the
+// head of its database and company; DropPlan removes an entry by id
+// prefix, with its steps and the head naming it.
+func TestPlanHeadsAndDrop(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "s.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	a := &Plan{ID: PlanID("odoo17", "SF", 1, []byte("A")), Database: "odoo17", Company: "SF", Status: PlanDone, Updated: now,
+		Steps: map[string][]int{"po:9": {19}, "pol:0": {30}}}
+	b := &Plan{ID: PlanID("odoo17", "SF", 1, []byte("B")), Database: "odoo17", Company: "SF", Status: PlanFailed, Updated: now.Add(time.Minute)}
+	c := &Plan{ID: PlanID("odoo17", "Chicago", 1, []byte("A")), Database: "odoo17", Company: "Chicago", Status: PlanDone, Updated: now}
+	for _, p := range []*Plan{a, b, c} {
+		if err := s.StartPlan(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head := func(company string) string {
+		t.Helper()
+		h, known, err := s.PlanHead("odoo17", company)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !known {
+			return "unknown"
+		}
+		return h
+	}
+	if head("SF") != b.ID || head("Chicago") != c.ID || head("Other") != "unknown" {
+		t.Fatalf("heads SF %.8s Chicago %.8s Other %q", head("SF"), head("Chicago"), head("Other"))
+	}
+	// A again, afresh: its old steps go, it is the head again.
+	a2 := &Plan{ID: a.ID, Database: "odoo17", Company: "SF", Status: PlanApplying, Updated: now.Add(2 * time.Minute), Steps: map[string][]int{"po:10": {20}}}
+	if err := s.StartPlan(a2); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.Plan(a.ID)
+	if err != nil || len(got.Steps) != 1 || got.Steps["po:10"][0] != 20 || head("SF") != a.ID {
+		t.Fatalf("restarted plan: steps %v err %v head %.8s", got.Steps, err, head("SF"))
+	}
+	list, err := s.Plans(PlanFilter{Database: "odoo17", Company: "SF"})
+	if err != nil || len(list) != 2 || list[0].ID != a.ID || list[1].ID != b.ID {
+		t.Fatalf("Plans: %d entries (%v), want A then B", len(list), err)
+	}
+
+	if _, err := s.DropPlan(a.ID[:3]); err == nil {
+		t.Error("a 3-character prefix was accepted")
+	}
+	if _, err := s.DropPlan("ffffffffffff"); !errors.Is(err, ErrNoPlan) {
+		t.Errorf("unknown prefix: %v, want ErrNoPlan", err)
+	}
+	dropped, err := s.DropPlan(a.ID[:8])
+	if err != nil || dropped.ID != a.ID {
+		t.Fatalf("DropPlan: %v %v", dropped, err)
+	}
+	if _, ok, _ := s.Plan(a.ID); ok {
+		t.Error("dropped plan still there")
+	}
+	if head("SF") != "" {
+		t.Errorf("head of SF is %.8s after its plan was dropped, want none", head("SF"))
+	}
+	if _, err := s.DropPlan(b.ID[:8]); err != nil || head("Chicago") != c.ID {
+		t.Errorf("dropping B (not a head): %v; Chicago's head %.8s", err, head("Chicago"))
+	}
 }

@@ -1,6 +1,7 @@
 package xmlschema
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/xml"
 	"errors"
@@ -8,7 +9,9 @@ import (
 	"io"
 	"strings"
 
+	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
 
@@ -112,21 +115,51 @@ type PlanSyntaxError struct {
 func (e *PlanSyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
 
 // PlanReader streams the operationplans of a plan file one at a time, so
-// a plan of 100k records is never held as one tree. DOCTYPE declarations
-// and entity references other than the five XML ones are rejected.
+// a plan of 100k records is never held as one tree. The document must be
+// one complete <plan> element; DOCTYPE declarations and entity references
+// other than the five XML ones are rejected, and PlanLimits bound depth
+// and the size of every tag and text.
 type PlanReader struct {
 	dec       *xml.Decoder
+	lim       PlanLimits
 	container int // depth inside <operationplans>/<demands>; 0 = outside
 	depth     int
+	root      rootState
+	content   bool // anything but blanks seen (an XML declaration counts)
+	utf16     bool // the input had a UTF-16 byte order mark and is decoded
+	elements  int  // operationplans, workorders and resources returned
 }
 
-// NewPlanReader returns a reader over r.
-func NewPlanReader(r io.Reader) *PlanReader {
-	d := xml.NewDecoder(r)
+// rootState says where the reader is relative to the <plan> element.
+type rootState uint8
+
+const (
+	beforeRoot rootState = iota
+	inRoot
+	afterRoot
+)
+
+// NewPlanReader returns a reader over r with DefaultPlanLimits.
+func NewPlanReader(r io.Reader) *PlanReader { return NewPlanReaderLimits(r, PlanLimits{}) }
+
+// NewPlanReaderLimits returns a reader over r with the given limits.
+func NewPlanReaderLimits(r io.Reader, lim PlanLimits) *PlanReader {
+	p := &PlanReader{lim: lim.withDefaults()}
+	br := bufio.NewReader(r)
+	// encoding/xml reads bytes; a UTF-16 document (lxml reads those) is
+	// recognised by its byte order mark and decoded to UTF-8 first.
+	if bom, _ := br.Peek(2); len(bom) == 2 && (bom[0] == 0xFE && bom[1] == 0xFF || bom[0] == 0xFF && bom[1] == 0xFE) {
+		p.utf16 = true
+		r = transform.NewReader(br, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder())
+	} else {
+		r = br
+	}
+	d := xml.NewDecoder(newBoundedInput(r, p.lim.MaxToken))
 	d.Strict = true
 	d.Entity = nil // only &lt; &gt; &amp; &apos; &quot; and character references
-	d.CharsetReader = CharsetReader
-	return &PlanReader{dec: d}
+	d.CharsetReader = p.charsetReader
+	p.dec = d
+	return p
 }
 
 // encodingError is a declared encoding this reader does not know: the
@@ -147,6 +180,31 @@ func CharsetReader(label string, input io.Reader) (io.Reader, error) {
 	return transform.NewReader(input, enc.NewDecoder()), nil
 }
 
+// utf16Error is a document declared UTF-16 whose bytes are not: its
+// declaration was readable as ASCII.
+type utf16Error string
+
+func (e utf16Error) Error() string {
+	return fmt.Sprintf("the document declares encoding %q but is not UTF-16 (it has no byte order mark)", string(e))
+}
+
+// charsetReader is CharsetReader knowing whether the input was UTF-16:
+// then it is decoded already, otherwise a UTF-16 label is a lie.
+func (p *PlanReader) charsetReader(label string, input io.Reader) (io.Reader, error) {
+	if enc, err := htmlindex.Get(label); err == nil && isUTF16(enc) {
+		if p.utf16 {
+			return input, nil
+		}
+		return nil, utf16Error(label)
+	}
+	return CharsetReader(label, input)
+}
+
+func isUTF16(enc encoding.Encoding) bool {
+	name, _ := htmlindex.Name(enc)
+	return name == "utf-16le" || name == "utf-16be"
+}
+
 func (p *PlanReader) line() int {
 	l, _ := p.dec.InputPos()
 	return l
@@ -165,24 +223,22 @@ func (p *PlanReader) Next() (*PlanRecord, error) {
 	for {
 		tok, err := p.dec.Token()
 		if err == io.EOF {
-			if p.depth != 0 {
-				return nil, &PlanSyntaxError{Line: p.line(), Msg: "unexpected end of document"}
-			}
-			return nil, io.EOF
+			return nil, p.end()
 		}
 		if err != nil {
 			return nil, p.syntax(err)
 		}
 		switch t := tok.(type) {
 		case xml.Directive:
-			d := strings.TrimSpace(string(t))
-			if strings.HasPrefix(strings.ToUpper(d), "DOCTYPE") || strings.HasPrefix(strings.ToUpper(d), "ENTITY") {
-				return nil, &PlanSyntaxError{Line: p.line(), Msg: "DOCTYPE and entity declarations are not accepted"}
+			return nil, p.directive(t)
+		case xml.CharData:
+			if err := p.text(t); err != nil {
+				return nil, err
 			}
-			return nil, &PlanSyntaxError{Line: p.line(), Msg: "unexpected directive <!" + d + ">"}
+		case xml.ProcInst, xml.Comment:
+			p.content = true
 		case xml.StartElement:
-			p.depth++
-			if err := p.uniqueAttrs(t); err != nil {
+			if err := p.open(t); err != nil {
 				return nil, err
 			}
 			switch t.Name.Local {
@@ -200,19 +256,104 @@ func (p *PlanReader) Next() (*PlanRecord, error) {
 			if p.depth == p.container {
 				p.container = 0
 			}
-			p.depth--
+			p.close()
 		}
 	}
 }
 
+// end is the outcome of the end of the input: io.EOF after a complete
+// <plan>, else what is missing.
+func (p *PlanReader) end() error {
+	switch {
+	case p.root == afterRoot:
+		return io.EOF
+	case p.root == inRoot:
+		return &PlanSyntaxError{Line: p.line(), Msg: "the document ends before </plan>"}
+	case !p.content:
+		return &PlanSyntaxError{Line: p.line(), Msg: "empty plan file: no <plan> element"}
+	}
+	return &PlanSyntaxError{Line: p.line(), Msg: "the document has no <plan> element"}
+}
+
+// open checks a start tag: the root must be <plan>, nothing may follow
+// it, and depth and attributes stay within the limits.
+func (p *PlanReader) open(t xml.StartElement) error {
+	p.content = true
+	if p.depth == 0 {
+		switch {
+		case p.root == afterRoot:
+			return &PlanSyntaxError{Line: p.line(), Msg: fmt.Sprintf("element <%s> after </plan>", t.Name.Local)}
+		case t.Name.Local != "plan":
+			return &PlanSyntaxError{Line: p.line(), Msg: fmt.Sprintf("the root element <%s> is not <plan>", t.Name.Local)}
+		}
+		p.root = inRoot
+	}
+	p.depth++
+	if p.depth > p.lim.MaxDepth {
+		return &PlanSyntaxError{Line: p.line(), Msg: fmt.Sprintf("elements nested more than %d deep", p.lim.MaxDepth)}
+	}
+	if len(t.Attr) > p.lim.MaxAttrs {
+		return &PlanSyntaxError{Line: p.line(), Msg: fmt.Sprintf("<%s> has more than %d attributes", t.Name.Local, p.lim.MaxAttrs)}
+	}
+	return p.uniqueAttrs(t)
+}
+
+// close follows an end tag.
+func (p *PlanReader) close() {
+	p.depth--
+	if p.depth == 0 {
+		p.root = afterRoot
+	}
+}
+
+// text refuses characters outside the root element (an error page, a
+// log line); blanks and a byte order mark are allowed there.
+func (p *PlanReader) text(t xml.CharData) error {
+	if p.root == inRoot {
+		return nil
+	}
+	s := strings.TrimSpace(strings.TrimPrefix(string(t), "\ufeff"))
+	if s == "" {
+		return nil
+	}
+	p.content = true
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return &PlanSyntaxError{Line: p.line(), Msg: fmt.Sprintf("text outside the <plan> element: %q", s)}
+}
+
+// directive refuses <!DOCTYPE …> and every other declaration.
+func (p *PlanReader) directive(t xml.Directive) error {
+	d := strings.TrimSpace(string(t))
+	if u := strings.ToUpper(d); strings.HasPrefix(u, "DOCTYPE") || strings.HasPrefix(u, "ENTITY") {
+		return &PlanSyntaxError{Line: p.line(), Msg: "DOCTYPE and entity declarations are not accepted"}
+	}
+	if len(d) > 40 {
+		d = d[:40] + "…"
+	}
+	return &PlanSyntaxError{Line: p.line(), Msg: "unexpected directive <!" + d + ">"}
+}
+
 func (p *PlanReader) syntax(err error) error {
+	var pe *PlanSyntaxError
+	if errors.As(err, &pe) {
+		return pe // a limit of boundedInput
+	}
 	var se *xml.SyntaxError
 	if errors.As(err, &se) {
+		if se.Msg == "unexpected EOF" && p.root == inRoot {
+			return &PlanSyntaxError{Line: se.Line, Msg: "the document ends before </plan>"}
+		}
 		return &PlanSyntaxError{Line: se.Line, Msg: se.Msg}
 	}
 	var ee encodingError
 	if errors.As(err, &ee) {
 		return &PlanSyntaxError{Line: p.line(), Msg: ee.Error()}
+	}
+	var ue utf16Error
+	if errors.As(err, &ue) {
+		return &PlanSyntaxError{Line: p.line(), Msg: ue.Error()}
 	}
 	return fmt.Errorf("read plan: %w", err)
 }
@@ -231,8 +372,20 @@ func (p *PlanReader) uniqueAttrs(se xml.StartElement) error {
 	return nil
 }
 
+// kept counts an element the caller will hold in memory.
+func (p *PlanReader) kept() error {
+	p.elements++
+	if p.elements > p.lim.MaxElements {
+		return &PlanSyntaxError{Line: p.line(), Msg: fmt.Sprintf("more than %d operationplan, workorder and resource elements", p.lim.MaxElements)}
+	}
+	return nil
+}
+
 // record reads the rest of an <operationplan> element.
 func (p *PlanReader) record(start xml.StartElement) (*PlanRecord, error) {
+	if err := p.kept(); err != nil {
+		return nil, err
+	}
 	rec := &PlanRecord{Line: p.line(), Attrs: recordAttrs(start)}
 	base := p.depth
 	var wo *PlanWorkorder
@@ -246,13 +399,19 @@ func (p *PlanReader) record(start xml.StartElement) (*PlanRecord, error) {
 		}
 		switch t := tok.(type) {
 		case xml.Directive:
-			return nil, &PlanSyntaxError{Line: p.line(), Msg: "DOCTYPE and entity declarations are not accepted"}
+			return nil, p.directive(t)
 		case xml.StartElement:
-			p.depth++
-			if err := p.uniqueAttrs(t); err != nil {
+			if err := p.open(t); err != nil {
 				return nil, err
 			}
-			a := attrs(t)
+			var a map[string]string
+			switch t.Name.Local {
+			case "workorder", "resource":
+				if err := p.kept(); err != nil {
+					return nil, err
+				}
+				a = attrs(t)
+			}
 			switch t.Name.Local {
 			case "workorder":
 				if op, ok := a["operation"]; ok {
@@ -268,7 +427,7 @@ func (p *PlanReader) record(start xml.StartElement) (*PlanRecord, error) {
 				}
 			}
 		case xml.EndElement:
-			p.depth--
+			p.close()
 			if t.Name.Local == "workorder" {
 				wo = nil
 			}

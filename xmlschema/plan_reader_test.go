@@ -5,7 +5,24 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
+
+func utf16LE(s string) []byte {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return b
+}
+
+func utf16BE(s string) []byte {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u>>8), byte(u))
+	}
+	return b
+}
 
 func TestPlanReader(t *testing.T) {
 	doc := `<?xml version="1.0"?>
@@ -47,7 +64,19 @@ func TestPlanReaderRejects(t *testing.T) {
 		{"doctype", `<!DOCTYPE plan><plan/>`, "DOCTYPE"},
 		{"entity", `<!DOCTYPE plan [<!ENTITY a "b">]><plan><operationplans><operationplan reference="&a;"/></operationplans></plan>`, "DOCTYPE"},
 		{"undeclared entity", `<plan><operationplans><operationplan reference="&a;"/></operationplans></plan>`, "entity"},
-		{"truncated", `<plan><operationplans><operationplan reference="a">`, "unexpected"},
+		{"truncated", `<plan><operationplans><operationplan reference="a">`, "ends before </plan>"},
+		{"empty", "", "empty plan file"},
+		{"blanks and a byte order mark", "\ufeff\n  \n", "empty plan file"},
+		{"declaration only", `<?xml version="1.0"?>`, "no <plan> element"},
+		{"comment only", `<!-- nothing -->`, "no <plan> element"},
+		{"text", "Bad Gateway", `text outside the <plan> element: "Bad Gateway"`},
+		{"other root", `<html><body/></html>`, "root element <html> is not <plan>"},
+		{"open root", "<plan>\n<operationplans>\n</operationplans>\n", "ends before </plan>"},
+		{"element after the root", `<plan/><plan/>`, "element <plan> after </plan>"},
+		{"text after the root", `<plan/>x`, "text outside"},
+		{"UTF-16 declared, bytes ASCII", `<?xml version="1.0" encoding="UTF-16"?><plan/>`, "not UTF-16"},
+		{"HTML5 doctype", "<!doctype html><html/>", "DOCTYPE"},
+		{"other directive", "<!ELEMENT plan ANY><plan/>", "unexpected directive"},
 		{"outside container", `<plan><operationplan reference="a"/></plan>`, "outside"},
 		{"repeated attribute", `<plan><operationplans><operationplan reference="a" quantity="1" quantity="2"/></operationplans></plan>`, "attribute quantity repeated"},
 		{"unknown encoding", `<?xml version="1.0" encoding="x-klingon"?><plan/>`, `unsupported XML encoding "x-klingon"`},
@@ -78,6 +107,9 @@ func TestPlanReaderEncodings(t *testing.T) {
 		{"UTF-8", []byte("<?xml version=\"1.0\" encoding=\"UTF-8\"?><plan><operationplans><operationplan reference=\"Caf\xc3\xa9\"/></operationplans></plan>")},
 		{"ISO-8859-1", []byte("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><plan><operationplans><operationplan reference=\"Caf\xe9\"/></operationplans></plan>")},
 		{"windows-1252", []byte("<?xml version=\"1.0\" encoding=\"windows-1252\"?><plan><operationplans><operationplan reference=\"Caf\xe9\"/></operationplans></plan>")},
+		{"UTF-16LE with byte order mark", utf16LE("\ufeff<?xml version=\"1.0\" encoding=\"UTF-16\"?><plan><operationplans><operationplan reference=\"Café\"/></operationplans></plan>")},
+		{"UTF-16BE with byte order mark, no declaration", utf16BE("\ufeff<plan><operationplans><operationplan reference=\"Café\"/></operationplans></plan>")},
+		{"UTF-8 byte order mark", []byte("\xef\xbb\xbf<plan><operationplans><operationplan reference=\"Caf\xc3\xa9\"/></operationplans></plan>")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := NewPlanReader(strings.NewReader(string(tc.doc))).Next()

@@ -47,6 +47,7 @@ type Config struct {
 		MaxBody              int64         `yaml:"max_body"`
 		MaxConcurrentExports int           `yaml:"max_concurrent_exports"`
 		ReadTimeout          time.Duration `yaml:"read_timeout"`
+		UploadTimeout        time.Duration `yaml:"upload_timeout"`
 		WriteTimeout         time.Duration `yaml:"write_timeout"`
 		IdleTimeout          time.Duration `yaml:"idle_timeout"`
 		ShutdownTimeout      time.Duration `yaml:"shutdown_timeout"`
@@ -96,6 +97,7 @@ func defaultConfig() Config {
 	c.Limits.MaxBody = 256 << 20
 	c.Limits.MaxConcurrentExports = 4
 	c.Limits.ReadTimeout = time.Minute
+	c.Limits.UploadTimeout = time.Hour       // a plan of hundreds of MB over a slow link
 	c.Limits.WriteTimeout = 30 * time.Minute // large exports stream for minutes (spec §2.6)
 	c.Limits.IdleTimeout = 2 * time.Minute
 	c.Limits.ShutdownTimeout = 30 * time.Second
@@ -162,6 +164,7 @@ func serverOptions(c *Config) []option {
 		{"max-body", "limits.max_body", "largest accepted request body in bytes", &c.Limits.MaxBody},
 		{"max-concurrent-exports", "limits.max_concurrent_exports", "exports served at once; more wait", &c.Limits.MaxConcurrentExports},
 		{"read-timeout", "limits.read_timeout", "time limit to read a request", &c.Limits.ReadTimeout},
+		{"upload-timeout", "limits.upload_timeout", "time limit to receive a posted plan (instead of read-timeout)", &c.Limits.UploadTimeout},
 		{"write-timeout", "limits.write_timeout", "time limit to write a response (exports of large databases take minutes)", &c.Limits.WriteTimeout},
 		{"idle-timeout", "limits.idle_timeout", "keep-alive idle time limit", &c.Limits.IdleTimeout},
 		{"shutdown-timeout", "limits.shutdown_timeout", "on SIGTERM, how long running requests may finish", &c.Limits.ShutdownTimeout},

@@ -95,6 +95,7 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 		ServiceLogin:         cfg.Odoo.ServiceLogin,
 		ServicePassword:      cfg.Odoo.ServicePassword,
 		MaxBodyBytes:         cfg.Limits.MaxBody,
+		UploadTimeout:        cfg.Limits.UploadTimeout,
 		MaxConcurrentExports: cfg.Limits.MaxConcurrentExports,
 		Now:                  now,
 		Modes:                cfg.Export.Modes,

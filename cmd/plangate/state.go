@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	register(command{name: "state", summary: "show the extraction history; drop the cache (--drop), prune or compact the state file", run: runState})
+	register(command{name: "state", summary: "show the extraction history or the plan journal (--plans); drop the cache (--drop) or a stuck plan (--drop-plan), prune or compact the state file", run: runState})
 }
 
 type stateFlags struct {
@@ -25,6 +25,8 @@ type stateFlags struct {
 	compact  bool
 	pruneAge time.Duration
 	keep     int
+	plans    bool
+	dropPlan string
 }
 
 func runState(ctx context.Context, env *cliEnv, args []string) error {
@@ -68,6 +70,28 @@ func runState(ctx context.Context, env *cliEnv, args []string) error {
 			what = "database " + cfg.Odoo.Database
 		}
 		fmt.Fprintf(env.stdout, "dropped the cache and run history of %s: the next extraction is cold\n", what)
+		return nil
+	}
+	if sf.dropPlan != "" {
+		p, err := st.DropPlan(sf.dropPlan)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "dropped plan %s (%s, %s, mode %d, %s after %d attempts): posted again, it is imported afresh\n",
+			p.ID, p.Database, p.Company, p.Mode, p.Status, p.Attempts)
+		return nil
+	}
+	if sf.plans {
+		plans, err := st.Plans(store.PlanFilter{Database: cfg.Odoo.Database, Company: sf.company, Limit: sf.limit})
+		if err != nil {
+			return err
+		}
+		if sf.asJSON {
+			enc := json.NewEncoder(env.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(plans)
+		}
+		printPlans(env.stdout, plans)
 		return nil
 	}
 	if sf.keep > 0 || sf.pruneAge > 0 {
@@ -117,6 +141,16 @@ func printRuns(w io.Writer, runs []store.Run) {
 	tw.Flush()
 }
 
+func printPlans(w io.Writer, plans []store.Plan) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PLAN\tDATABASE\tCOMPANY\tMODE\tSTATUS\tATTEMPTS\tRECORDS\tUPDATED\tERROR")
+	for _, p := range plans {
+		fmt.Fprintf(tw, "%.12s\t%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", p.ID, p.Database, p.Company, p.Mode, p.Status, p.Attempts, p.Records,
+			p.Updated.UTC().Format(time.RFC3339), p.Error)
+	}
+	tw.Flush()
+}
+
 // loadStateConfig adds the state command's own flags to the shared ones.
 func loadStateConfig(env *cliEnv, args []string, extra func(*Config) []option, sf *stateFlags) (*Config, *flag.FlagSet, error) {
 	// The command's own flags are not settings: parse them first, pass the rest on.
@@ -130,6 +164,8 @@ func loadStateConfig(env *cliEnv, args []string, extra func(*Config) []option, s
 	own.BoolVar(&sf.compact, "compact", false, "rewrite the file without free pages (gateway must be stopped)")
 	own.DurationVar(&sf.pruneAge, "prune-age", 0, "remove runs older than this (the last run per key stays)")
 	own.IntVar(&sf.keep, "keep", 0, "keep only this many newest runs (the last run per key stays)")
+	own.BoolVar(&sf.plans, "plans", false, "list the journal of imported plans (of --database, --company), newest first")
+	own.StringVar(&sf.dropPlan, "drop-plan", "", "remove the journal entry of the plan whose id starts with this (6+ characters): a stuck plan, posted again, is imported afresh")
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]

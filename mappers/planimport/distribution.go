@@ -132,7 +132,7 @@ func (r *run) distribution(ctx context.Context) error {
 			"location_id": t.src, "location_dest_id": t.dst, "move_type": "direct", "origin": t.origin,
 		})
 	}
-	ids, err := r.createAll(ctx, "stock.picking", keys, vals)
+	ids, err := r.createAll(ctx, createSpec{model: "stock.picking", marked: true}, keys, vals)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func (r *run) distribution(ctx context.Context) error {
 			})
 		}
 	}
-	_, err = r.createAll(ctx, "stock.move", keys, vals)
+	_, err = r.createAll(ctx, createSpec{model: "stock.move", parent: "picking_id"}, keys, vals)
 	return err
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -143,7 +144,7 @@ func (im *Importer) Validate(ctx context.Context, raw []*xmlschema.PlanRecord, l
 	if err != nil {
 		return nil, err
 	}
-	if err := im.resolve(ctx, recs, ids); err != nil {
+	if err := im.resolve(ctx, recs, ids, o); err != nil {
 		return nil, err
 	}
 	return recs, nil
@@ -151,15 +152,34 @@ func (im *Importer) Validate(ctx context.Context, raw []*xmlschema.PlanRecord, l
 
 // named are the Odoo ids a plan names, to check in bulk.
 type named struct {
-	products, partners, workcenters map[int]bool
+	products, partners, workcenters, warehouses map[int]bool
+}
+
+// maxQuantity bounds every quantity: more is no order anyone places, and
+// Odoo's amounts (price × quantity) would lose all precision.
+const maxQuantity = 1e12
+
+// quantity parses a quantity: a finite number, positive unless zero is
+// allowed, at most maxQuantity.
+func quantity(v string, zeroOK bool) (float64, error) {
+	q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	switch {
+	case err != nil || math.IsNaN(q) || math.IsInf(q, 0):
+		return 0, fmt.Errorf("bad quantity %q", v)
+	case q < 0 || q == 0 && !zeroOK:
+		return 0, fmt.Errorf("bad quantity %q: it must be greater than 0", v)
+	case q > maxQuantity:
+		return 0, fmt.Errorf("bad quantity %q: more than %g", v, float64(maxQuantity))
+	}
+	return q, nil
 }
 
 // checkRecords is the part of validation that needs no Odoo: attribute
 // syntax, dates from the user's zone loc to UTC, ids collected.
 func checkRecords(raw []*xmlschema.PlanRecord, loc *time.Location) ([]*record, named, error) {
 	recs := make([]*record, 0, len(raw))
-	products, partners, wcs := map[int]bool{}, map[int]bool{}, map[int]bool{}
-	ids := named{products, partners, wcs}
+	products, partners, wcs, whs := map[int]bool{}, map[int]bool{}, map[int]bool{}, map[int]bool{}
+	ids := named{products, partners, wcs, whs}
 	bad := func(r *xmlschema.PlanRecord, format string, a ...any) error {
 		return &ValidationError{Element: "operationplan", Line: r.Line, Name: r.Name(), Msg: fmt.Sprintf(format, a...)}
 	}
@@ -198,9 +218,9 @@ func checkRecords(raw []*xmlschema.PlanRecord, loc *time.Location) ([]*record, n
 		}
 		products[r.Product] = true
 		r.QtyRaw = pr.Attr("quantity")
-		q, err := strconv.ParseFloat(r.QtyRaw, 64)
-		if err != nil || q < 0 || q != q {
-			return nil, ids, bad(pr, "bad quantity %q", r.QtyRaw)
+		q, err := quantity(r.QtyRaw, false)
+		if err != nil {
+			return nil, ids, bad(pr, "%v", err)
 		}
 		r.Qty = q
 		dloc := loc // MO dates too: D26 (the addon leaves them unconverted) is fixed
@@ -224,6 +244,7 @@ func checkRecords(raw []*xmlschema.PlanRecord, loc *time.Location) ([]*record, n
 			if r.Warehouse, err = strconv.Atoi(v); err != nil {
 				return nil, ids, bad(pr, "bad location_id %q", v)
 			}
+			whs[r.Warehouse] = true
 		}
 		r.Origin = "frePPLe"
 		if rm := pr.Attr("remark"); rm != "" {
@@ -278,8 +299,8 @@ func checkRecords(raw []*xmlschema.PlanRecord, loc *time.Location) ([]*record, n
 					}
 					qty := 0.0
 					if res.Quantity != "" {
-						if qty, err = strconv.ParseFloat(res.Quantity, 64); err != nil {
-							return nil, ids, &ValidationError{Element: "resource", Line: res.Line, Name: res.Name, Msg: fmt.Sprintf("bad quantity %q", res.Quantity)}
+						if qty, err = quantity(res.Quantity, true); err != nil {
+							return nil, ids, &ValidationError{Element: "resource", Line: res.Line, Name: res.Name, Msg: err.Error()}
 						}
 					}
 					wcs[id] = true
@@ -305,9 +326,13 @@ func checkRecords(raw []*xmlschema.PlanRecord, loc *time.Location) ([]*record, n
 	return recs, ids, nil
 }
 
-// resolve checks that the ids the records name exist in Odoo.
-func (im *Importer) resolve(ctx context.Context, recs []*record, ids named) error {
+// resolve checks that the ids the records name exist in Odoo, and that
+// their warehouses belong to the posting company.
+func (im *Importer) resolve(ctx context.Context, recs []*record, ids named, o Options) error {
 	products, partners, wcs := ids.products, ids.partners, ids.workcenters
+	if err := im.warehouses(ctx, recs, ids.warehouses, o.CompanyID); err != nil {
+		return err
+	}
 	bad := func(r *xmlschema.PlanRecord, format string, a ...any) error {
 		return &ValidationError{Element: "operationplan", Line: r.Line, Name: r.Name(), Msg: fmt.Sprintf(format, a...)}
 	}
@@ -335,6 +360,43 @@ func (im *Importer) resolve(ctx context.Context, recs []*record, ids named) erro
 					return bad(r.PlanRecord, "unknown workcenter id %d", id)
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// warehouses checks the location_id of every record: an existing
+// stock.warehouse (archived ones too) of the company the plan was posted
+// for. The addon would write such records with another warehouse's or no
+// picking type; here they are refused.
+func (im *Importer) warehouses(ctx context.Context, recs []*record, ids map[int]bool, company int) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	all := make([]any, 0, len(ids))
+	for id := range ids {
+		all = append(all, id)
+	}
+	whs, err := im.S.SearchRead(ctx, "stock.warehouse", odoo.Domain{odoo.Term("id", "in", all)},
+		odoo.Query{Fields: []string{"name", "company_id"}, Context: odoo.Context{"active_test": false}})
+	if err != nil {
+		return fmt.Errorf("check stock.warehouse ids: %w", err)
+	}
+	found := map[int]odoo.Record{}
+	for _, w := range whs {
+		found[w.ID()] = w
+	}
+	for _, r := range recs {
+		if r.PlanRecord.Attr("location_id") == "" {
+			continue
+		}
+		w, ok := found[r.Warehouse]
+		switch {
+		case !ok:
+			return &ValidationError{Element: "operationplan", Line: r.Line, Name: r.Name(), Msg: fmt.Sprintf("unknown location_id %d: no such warehouse", r.Warehouse)}
+		case company != 0 && w.M2OID("company_id") != company:
+			return &ValidationError{Element: "operationplan", Line: r.Line, Name: r.Name(),
+				Msg: fmt.Sprintf("location_id %d is warehouse %q of %s, not of the company the plan was posted for", r.Warehouse, w.String("name"), w.M2OName("company_id"))}
 		}
 	}
 	return nil
@@ -387,7 +449,8 @@ type run struct {
 	procurement, mfgCount int
 	messages              []string
 	moByRef               map[string]int
-	actualUser            int // res.users id responsible in mode 2
+	actualUser            int  // res.users id responsible in mode 2
+	resume                bool // an earlier attempt may have left unjournaled records
 }
 
 // done reports whether a journal step exists.
@@ -440,35 +503,63 @@ func (im *Importer) batch() int {
 }
 
 // createAll creates vals in batches (or one by one), recording each
-// batch's ids under its keys in the journal.
-func (r *run) createAll(ctx context.Context, model string, keys []string, vals []map[string]any) ([]int, error) {
+// batch's ids under its keys in the journal, and returns the ids in the
+// order of keys. Records of a marked model carry the run's marker in
+// their origin until their ids are journaled; on a resume, children an
+// earlier attempt created are taken instead of created again (resume.go).
+func (r *run) createAll(ctx context.Context, spec createSpec, keys []string, vals []map[string]any) ([]int, error) {
 	ids := make([]int, len(vals))
+	pending := make([]int, 0, len(vals)) // indexes still to create
+	claimed, err := r.claimChildren(ctx, spec, keys, vals)
+	if err != nil {
+		return nil, err
+	}
+	for i := range vals {
+		if id, ok := claimed[i]; ok {
+			ids[i] = id
+			continue
+		}
+		pending = append(pending, i)
+	}
 	size := r.im.batch()
 	if r.o.OneByOne {
 		size = 1
 	}
-	for i := 0; i < len(vals); i += size {
-		j := min(i+size, len(vals))
+	for b := 0; b < len(pending); b += size {
+		batch := pending[b:min(b+size, len(pending))]
+		bv := make([]map[string]any, len(batch))
+		for k, i := range batch {
+			bv[k] = vals[i]
+			if spec.marked {
+				bv[k] = r.withMarker(vals[i], keys[i])
+			}
+		}
 		var got []int
-		if j-i == 1 {
-			id, err := r.s.Create(ctx, model, vals[i])
+		if len(bv) == 1 {
+			id, err := r.s.Create(ctx, spec.model, bv[0])
 			if err != nil {
-				return nil, fmt.Errorf("create %s: %w", model, err)
+				return nil, fmt.Errorf("create %s: %w", spec.model, err)
 			}
 			got = []int{id}
 		} else {
-			var err error
-			if got, err = r.s.CreateMulti(ctx, model, vals[i:j]); err != nil {
-				return nil, fmt.Errorf("create %d %s: %w", j-i, model, err)
+			if got, err = r.s.CreateMulti(ctx, spec.model, bv); err != nil {
+				return nil, fmt.Errorf("create %d %s: %w", len(bv), spec.model, err)
 			}
 		}
-		copy(ids[i:j], got)
-		idl := make([][]int, j-i)
-		for k := range idl {
-			idl[k] = []int{got[k]}
+		bk := make([]string, len(batch))
+		idl := make([][]int, len(batch))
+		origins := make([]string, len(batch))
+		for k, i := range batch {
+			ids[i], bk[k], idl[k] = got[k], keys[i], []int{got[k]}
+			origins[k] = fmt.Sprint(vals[i]["origin"])
 		}
-		if err := r.mark(keys[i:j], idl); err != nil {
+		if err := r.mark(bk, idl); err != nil {
 			return nil, err
+		}
+		if spec.marked {
+			if err := r.unmark(ctx, spec.model, got, origins); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return ids, nil
@@ -476,7 +567,10 @@ func (r *run) createAll(ctx context.Context, model string, keys []string, vals [
 
 // Apply writes validated records into Odoo, resuming from the journal j,
 // and returns the reply body. On an Odoo failure the journal keeps what
-// was done and the error is returned.
+// was done and the error is returned. j.Attempts counts this attempt
+// (the caller saves it first): above 1, Apply first finds in Odoo the
+// records an earlier attempt created whose ids it could not journal (a
+// reply lost after Odoo committed), so nothing is created twice.
 func (im *Importer) Apply(ctx context.Context, recs []*record, j *store.Plan, o Options) (string, error) {
 	if j.Steps == nil {
 		j.Steps = map[string][]int{}
@@ -484,7 +578,15 @@ func (im *Importer) Apply(ctx context.Context, recs []*record, j *store.Plan, o 
 	if j.Counters == nil {
 		j.Counters = map[string]int{}
 	}
-	r := &run{im: im, o: o, j: j, recs: recs, s: im.S, moByRef: map[string]int{}}
+	if j.Run == "" {
+		j.Run = NewRun()
+	}
+	r := &run{im: im, o: o, j: j, recs: recs, s: im.S, moByRef: map[string]int{}, resume: j.Attempts > 1}
+	if r.resume {
+		if err := r.recoverMarked(ctx); err != nil {
+			return "", err
+		}
+	}
 	if o.Mode == 2 && o.ActualUser != "" {
 		ids, err := im.S.Search(ctx, "res.users", odoo.Domain{odoo.Term("login", "=", o.ActualUser)}, odoo.Query{Limit: 1})
 		if err != nil {

@@ -73,7 +73,7 @@ func (r *run) manufacturing(ctx context.Context) error {
 	}
 	s := r.s
 	r.s = s.WithContext(odoo.Context{"ignore_secondary_workcenters": true})
-	ids, err := r.createAll(ctx, "mrp.production", keys, vals)
+	ids, err := r.createAll(ctx, createSpec{model: "mrp.production", marked: true}, keys, vals)
 	r.s = s
 	if err != nil {
 		return err

@@ -176,7 +176,7 @@ func (r *run) purchaseCreates(ctx context.Context) error {
 		}
 		keys, vals, pending = append(keys, key), append(vals, v), append(pending, q)
 	}
-	ids, err := r.createAll(ctx, "purchase.order", keys, vals)
+	ids, err := r.createAll(ctx, createSpec{model: "purchase.order", marked: true}, keys, vals)
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func (r *run) purchaseCreates(ctx context.Context) error {
 			"product_uom": uom, "date_planned": l.date.Format(odooTime),
 		})
 	}
-	if _, err := r.createAll(ctx, "purchase.order.line", keys, vals); err != nil {
+	if _, err := r.createAll(ctx, createSpec{model: "purchase.order.line", parent: "order_id"}, keys, vals); err != nil {
 		return err
 	}
 	// Header dates after the lines, as the addon does (lines recompute them).

@@ -82,6 +82,9 @@ func (r *run) moWorkorders(ctx context.Context, rec *record, mo int, created boo
 			}
 		}
 	}
+	if secondary, err = r.newSecondaries(ctx, secondary); err != nil {
+		return err
+	}
 	var ids []int
 	if len(secondary) > 0 {
 		if ids, err = r.s.CreateMulti(ctx, "mrp.workorder.secondary.workcenter", secondary); err != nil {
