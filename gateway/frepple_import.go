@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/plangate/plangate/mappers/export"
 	"github.com/plangate/plangate/mappers/planimport"
 	"github.com/plangate/plangate/store"
 )
@@ -65,7 +66,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	o := planimport.Options{Mode: mode, FixD27: s.cfg.Fixes.D27}
+	o := planimport.Options{Mode: mode, FixD27: s.cfg.Fixes.D27, ResupplyPickings: s.cfg.Extensions.Has(export.ItemDistributions)}
 	companyName := ""
 	if c.Company != nil {
 		o.CompanyID, companyName = c.Company.ID, c.Company.Name

@@ -493,10 +493,18 @@ func TestImportValidationGaps(t *testing.T) {
 func TestImportGoesOnWhenTheClientHangsUp(t *testing.T) {
 	want := cleanImport(t, mustRead(t, filepath.Join(goldenImport, "plan.xml")))
 	r := startImportRigWith(t, odooemu.MOWorkordersFromRouting)
-	// The first MO create answers after a second; the client gives up before.
+	// The first MO create answers after a second; the client gives up
+	// before, once the import has begun writing (however slow the machine).
 	r.emu.InjectFault(&odooemu.Fault{Model: "mrp.production", Method: "create", Delay: time.Second, Times: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	before := len(r.emu.Journal())
+	go func() {
+		for len(r.emu.Journal()) == before && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
 	q := url.Values{"database": {"odoo17"}, "company": {"My Company (San Francisco)"}}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.gw.URL+"/frepple/xml?"+q.Encode(), bytes.NewReader(plannerBody(testBoundary, "1", r.plan)))
 	req.Header.Set("Content-Type", "multipart/form-data; boundary="+testBoundary)

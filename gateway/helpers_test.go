@@ -28,7 +28,7 @@ type emulated struct {
 // emulate serves the demo dataset; prepare, when given, changes the
 // dataset or the emulator before it serves. extensions names demo
 // extension files to apply (datasets.DemoExtensions for all).
-func emulate(t *testing.T, prepare func(*odooemu.Dataset, *odooemu.Emulator), extensions ...string) *emulated {
+func emulate(t testing.TB, prepare func(*odooemu.Dataset, *odooemu.Emulator), extensions ...string) *emulated {
 	t.Helper()
 	ds, err := odooemu.Load(datasets.Demo(), ".")
 	if err != nil {
@@ -53,7 +53,7 @@ func emulate(t *testing.T, prepare func(*odooemu.Dataset, *odooemu.Emulator), ex
 }
 
 // tempStore opens a state file that goes away with the test.
-func tempStore(t *testing.T) *store.Store {
+func tempStore(t testing.TB) *store.Store {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
 	if err != nil {

@@ -99,7 +99,11 @@ func (s *Server) handleOMSProposal(w http.ResponseWriter, r *http.Request) {
 		result = "empty"
 	}
 	s.metrics.observeOMS(result, run.Duration)
-	s.omsRuns.add(run)
+	if err := s.omsRuns.add(run); err != nil {
+		s.metrics.observeOMS("failed", 0)
+		writeJSONMessage(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
 	s.logFrom(r.Context()).Debug("order sourced", "ticket", t.ID, "run", run.ID, "fulfilled", run.Fulfilled, "lines", len(t.Lines), "duration", run.Duration)
 	writeCompactJSON(w, http.StatusOK, oms.NewResponse(run, version))
 }
@@ -121,12 +125,6 @@ func (s *Server) handleOMSRun(w http.ResponseWriter, r *http.Request, ps httprou
 		writeJSONMessage(w, http.StatusNotFound, "no order-sourcing run "+strconv.Quote(clip(id, 100)))
 		return
 	}
-	run := *kept // Expand fills criterion inputs: work on a copy of the rules
-	run.Rules = make([]oms.RuleRun, len(kept.Rules))
-	for i, rr := range kept.Rules {
-		rr.Criteria = append([]oms.CriterionRun(nil), rr.Criteria...)
-		run.Rules[i] = rr
-	}
-	run.Expand()
-	writeJSON(w, http.StatusOK, &run)
+	kept.Expand() // a copy of its own, decoded for this request
+	writeJSON(w, http.StatusOK, kept)
 }

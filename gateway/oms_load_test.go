@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"net/http"
@@ -56,9 +57,12 @@ func addWarehouses(ds *odooemu.Dataset, n int, seed int64) []int {
 }
 
 // TestOMSThroughputHTTP (with -load=DURATION) sources 50-line tickets
-// over 20 warehouses through the gateway, over loopback, from 8 clients,
-// and reports tickets/s and latency. Without -load it is skipped: the
-// engine's own figures come from go test ./mappers/oms -bench Propose.
+// over 20 warehouses (runs of thousands of candidates) through the
+// gateway, over loopback, from 8 clients, and reports tickets/s, latency,
+// and the runs saved to the state file and readable from it. Without
+// -load it is skipped: cmd/plangate's TestOMSLoadKeepsEveryRun measures
+// the demo as a separate process, and go test ./mappers/oms -bench
+// Propose the engine.
 func TestOMSThroughputHTTP(t *testing.T) {
 	d := *loadFlag
 	if d == 0 {
@@ -66,11 +70,12 @@ func TestOMSThroughputHTTP(t *testing.T) {
 	}
 	var products []int
 	e := emulate(t, func(ds *odooemu.Dataset, _ *odooemu.Emulator) { products = addWarehouses(ds, 20, 1) })
-	engine, err := oms.NewEngine(oms.Config{StockFreshness: time.Hour})
+	engine, err := oms.NewEngine(oms.Config{StockFreshness: time.Hour, KeepRuns: 1 << 30})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := gateway.New(gateway.Config{OMS: engine}, e.tr, tempStore(t), quiet)
+	st := tempStore(t)
+	srv := gateway.New(gateway.Config{OMS: engine, DefaultDatabase: e.ds.Database}, e.tr, st, quiet)
 	gw := httptest.NewServer(srv)
 	t.Cleanup(func() { gw.Close(); srv.Close() })
 	rng := rand.New(rand.NewSource(2))
@@ -80,26 +85,34 @@ func TestOMSThroughputHTTP(t *testing.T) {
 	}
 	ticket := `{"ticket":{"id":"LOAD","organization":{"id":"1"},"businessPartner":{"id":"10"},"lines":[` + strings.Join(lines, ",") + `]}}`
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
-	post := func() (time.Duration, error) {
+	post := func() (string, time.Duration, error) {
 		t0 := time.Now()
 		req, _ := http.NewRequest(http.MethodPost, gw.URL+"/oms/orders-proposal", strings.NewReader(ticket))
 		req.Header.Set("Content-Type", "application/json")
 		req.SetBasicAuth("admin", "admin")
+		req.Header.Set("Content-Type", "application/json")
 		res, err := client.Do(req)
 		if err != nil {
-			return 0, err
+			return "", 0, err
 		}
+		var p struct {
+			OMS struct {
+				RunID string `json:"obomsRunId"`
+			} `json:"oms"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&p) // read to the end: the connection is reused
 		res.Body.Close()
-		if res.StatusCode != 200 {
-			return 0, fmt.Errorf("status %d", res.StatusCode)
+		if res.StatusCode != 200 || err != nil {
+			return "", 0, fmt.Errorf("status %d, %v", res.StatusCode, err)
 		}
-		return time.Since(t0), nil
+		return p.OMS.RunID, time.Since(t0), nil
 	}
-	if _, err := post(); err != nil { // warms the stock cache and the login
+	if _, _, err := post(); err != nil { // warms the stock cache and the login
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	var lat []time.Duration
+	var ids []string
 	var failures int
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
@@ -109,12 +122,13 @@ func TestOMSThroughputHTTP(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				l, err := post()
+				id, l, err := post()
 				mu.Lock()
 				if err != nil {
 					failures++
 				} else {
 					lat = append(lat, l)
+					ids = append(ids, id)
 				}
 				mu.Unlock()
 			}
@@ -122,13 +136,30 @@ func TestOMSThroughputHTTP(t *testing.T) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	gw.Close()
+	srv.Close() // saves what is queued
 	slices.Sort(lat)
 	if len(lat) == 0 {
 		t.Fatal("no ticket answered")
 	}
-	t.Logf("50-line tickets over 20 warehouses via HTTP, 8 clients, %v: %d tickets, %.0f/s, p50 %v, p99 %v, %d failures",
-		elapsed.Round(time.Millisecond), len(lat), float64(len(lat))/elapsed.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100], failures)
+	saved, err := st.OMSRunCount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readable := 0
+	for _, id := range ids {
+		if doc, found, err := st.OMSRunDoc(id); err == nil && found {
+			if r, err := oms.DecodeRun(doc); err == nil && r.ID == id {
+				readable++
+			}
+		}
+	}
+	t.Logf("50-line tickets over 20 warehouses via HTTP, 8 clients, %v: %d tickets, %.0f/s, p50 %v, p99 %v, %d failures, runs saved %d, readable %d",
+		elapsed.Round(time.Millisecond), len(lat), float64(len(lat))/elapsed.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100], failures, saved, readable)
 	if failures > 0 {
 		t.Errorf("%d failed requests", failures)
+	}
+	if readable != len(ids) {
+		t.Errorf("%d of %d answered runs are not readable from the store", len(ids)-readable, len(ids))
 	}
 }

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -9,11 +11,11 @@ import (
 	"github.com/plangate/plangate/store"
 )
 
-// runKeeper keeps order-sourcing runs. Writing each run in its own bbolt
-// transaction would cost a disk sync per ticket, so runs queue in memory
-// and a background loop encodes and saves them in batches (encoding a
-// large run costs more than sourcing it: it stays off the request path);
-// until saved they are served from the queue. Without a store the newest
+// runKeeper keeps order-sourcing runs. Writing each run in its own
+// transaction would cost a disk sync per ticket, so a request encodes its
+// run (a few kB, on its own goroutine) and queues it, and a background
+// loop saves what queued in one transaction per window (group commit);
+// until saved, runs are served from the queue. Without a store the newest
 // runs stay in memory.
 type runKeeper struct {
 	st     *store.Store
@@ -23,11 +25,12 @@ type runKeeper struct {
 	log    *slog.Logger
 
 	mu      sync.Mutex
-	pending map[string]*oms.Run // queued, or (no store) kept in memory
-	queue   []*oms.Run
-	order   []string // no store: ids oldest first, for the memory bound
-	kick    chan struct{}
-	room    *sync.Cond // signalled when a flush empties the queue
+	pending map[string][]byte // encoded runs queued, or (no store) kept in memory
+	queue   []store.OMSRun
+	order   []string      // no store: ids oldest first, for the memory bound
+	kick    chan struct{} // a run queued in an empty queue
+	full    chan struct{} // flushAt runs queued
+	room    *sync.Cond    // signalled when a flush empties the queue
 	stop    chan struct{}
 	done    chan struct{}
 	closed  bool
@@ -36,17 +39,30 @@ type runKeeper struct {
 // memoryRuns bounds the runs kept without a store.
 const memoryRuns = 1000
 
-// flushEvery is the longest a run waits before it is saved.
-const flushEvery = 100 * time.Millisecond
+// flushEvery is the batch window: the longest a run waits for its
+// transaction to start, hence what a crash can lose (the README says
+// so). Short windows also spread the store's work evenly between
+// requests instead of in bursts.
+const flushEvery = 25 * time.Millisecond
+
+// retryEvery spaces the attempts while the store fails.
+const retryEvery = time.Second
+
+// flushAt starts a transaction before the window ends when this many runs
+// are queued.
+const flushAt = 512
 
 // maxQueuedRuns bounds the runs waiting for the store. Past it, requests
 // wait for the writer (backpressure) rather than runs being dropped or
 // memory growing without bound while the disk is slow or failing.
 const maxQueuedRuns = 4096
 
+// errRunNotKept is a run that could not be saved after the keeper closed.
+var errRunNotKept = errors.New("the gateway is shutting down: the run could not be saved")
+
 func newRunKeeper(st *store.Store, cfg oms.Config, now func() time.Time, log *slog.Logger) *runKeeper {
 	k := &runKeeper{st: st, keep: cfg.KeepRuns, maxAge: cfg.KeepFor, now: now, log: log,
-		pending: map[string]*oms.Run{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		pending: map[string][]byte{}, kick: make(chan struct{}, 1), full: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	k.room = sync.NewCond(&k.mu)
 	if st == nil {
 		close(k.done)
@@ -56,35 +72,53 @@ func newRunKeeper(st *store.Store, cfg oms.Config, now func() time.Time, log *sl
 	return k
 }
 
-// add keeps a run; the caller must not change it afterwards.
-func (k *runKeeper) add(r *oms.Run) {
+// add keeps a run; the caller may drop it afterwards. An error means the
+// run is not kept (after close, the store refused it): do not answer with
+// its id.
+func (k *runKeeper) add(r *oms.Run) error {
+	doc := oms.EncodeRun(r)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.pending[r.ID] = r
+	k.pending[r.ID] = doc
 	if k.st == nil {
 		k.order = append(k.order, r.ID)
 		if len(k.order) > memoryRuns {
 			delete(k.pending, k.order[0])
 			k.order = k.order[1:]
 		}
-		return
+		return nil
 	}
 	for len(k.queue) >= maxQueuedRuns && !k.closed {
 		k.room.Wait()
 	}
-	k.queue = append(k.queue, r)
+	o := store.OMSRun{ID: r.ID, Start: r.Start, Doc: doc}
 	if k.closed {
-		// A request that outlived Close: save it now, no loop will.
+		// A request that outlived close: save it now, no loop will.
 		k.mu.Unlock()
-		k.flush()
+		err := k.st.SaveOMSRuns([]store.OMSRun{o}, k.keep, k.maxAge, k.now())
 		k.mu.Lock()
-		return
-	}
-	if len(k.queue) >= 512 {
-		select {
-		case k.kick <- struct{}{}:
-		default:
+		delete(k.pending, r.ID)
+		if err != nil {
+			k.log.Error("saving an order-sourcing run after shutdown failed", "run", r.ID, "err", err)
+			return fmt.Errorf("%w: %v", errRunNotKept, err)
 		}
+		return nil
+	}
+	k.queue = append(k.queue, o)
+	switch len(k.queue) {
+	case 1:
+		signal(k.kick)
+	case flushAt:
+		signal(k.full)
+	}
+	return nil
+}
+
+// signal wakes the loop if it waits on c.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
 	}
 }
 
@@ -95,57 +129,68 @@ func (k *runKeeper) queued() int {
 	return len(k.queue)
 }
 
-// get returns a kept run; the caller must not change it.
+// get returns a kept run.
 func (k *runKeeper) get(id string) (*oms.Run, bool, error) {
 	k.mu.Lock()
-	r, ok := k.pending[id]
+	doc, ok := k.pending[id]
 	k.mu.Unlock()
-	if ok || k.st == nil {
-		return r, ok, nil
+	if !ok && k.st != nil {
+		var err error
+		if doc, ok, err = k.st.OMSRunDoc(id); err != nil {
+			return nil, false, err
+		}
 	}
-	doc, found, err := k.st.OMSRunDoc(id)
-	if err != nil || !found {
-		return nil, false, err
+	if !ok {
+		return nil, false, nil
 	}
-	r, err = oms.DecodeRun(doc)
+	r, err := oms.DecodeRun(doc)
 	return r, err == nil, err
 }
 
+// loop saves runs one window at a time: the first run queued opens a
+// window, and when it ends (or flushAt runs wait) one transaction saves
+// all that queued meanwhile. Idle, it sleeps; after a failed save it
+// tries again a second later.
 func (k *runKeeper) loop() {
 	defer close(k.done)
-	t := time.NewTicker(flushEvery)
-	defer t.Stop()
+	wait := flushEvery
 	for {
+		if k.queued() == 0 {
+			select {
+			case <-k.kick:
+			case <-k.stop:
+				k.flush()
+				return
+			}
+		}
+		window := time.NewTimer(wait)
 		select {
-		case <-t.C:
-		case <-k.kick:
+		case <-window.C:
+		case <-k.full:
+			window.Stop()
 		case <-k.stop:
+			window.Stop()
 			k.flush()
 			return
 		}
-		k.flush()
+		wait = flushEvery
+		if !k.flush() {
+			wait = retryEvery
+		}
 	}
 }
 
-func (k *runKeeper) flush() {
+// flush saves the queue in one transaction. On failure (false) the runs
+// stay queued, and served, for the next flush.
+func (k *runKeeper) flush() bool {
 	k.mu.Lock()
 	batch := k.queue
 	k.queue = nil
 	k.mu.Unlock()
 	if len(batch) == 0 {
-		return
+		return true
 	}
-	docs := make([]store.OMSRun, 0, len(batch))
-	for _, r := range batch {
-		doc, err := oms.EncodeRun(r)
-		if err != nil { // cannot happen for engine output; never block the queue on it
-			k.log.Error("encoding an order-sourcing run failed", "run", r.ID, "err", err)
-			continue
-		}
-		docs = append(docs, store.OMSRun{ID: r.ID, Start: r.Start, Doc: doc})
-	}
-	if err := k.st.SaveOMSRuns(docs, k.keep, k.maxAge, k.now()); err != nil {
-		// Keep serving them from memory; the next flush tries again.
+	if err := k.st.SaveOMSRuns(batch, k.keep, k.maxAge, k.now()); err != nil {
 		k.log.Error("saving order-sourcing runs failed", "runs", len(batch), "err", err)
 		k.mu.Lock()
 		k.queue = append(batch, k.queue...)
@@ -160,7 +205,7 @@ func (k *runKeeper) flush() {
 			k.room.Broadcast()
 		}
 		k.mu.Unlock()
-		return
+		return false
 	}
 	k.mu.Lock()
 	for _, r := range batch {
@@ -168,6 +213,7 @@ func (k *runKeeper) flush() {
 	}
 	k.room.Broadcast()
 	k.mu.Unlock()
+	return true
 }
 
 // close saves what is queued and stops the loop.

@@ -439,3 +439,16 @@ func TestOMSRunAfterClose(t *testing.T) {
 		t.Fatalf("run %s not saved: %v %v", p.OMS.RunID, found, err)
 	}
 }
+
+// TestOMSRunNotKeptAfterTheStoreCloses: a request that outlives the whole
+// shutdown (gateway and state file closed) gets 503, not the id of a run
+// that was never kept.
+func TestOMSRunNotKeptAfterTheStoreCloses(t *testing.T) {
+	r := startOMSRig(t, oms.Config{})
+	r.srv.Close()
+	r.st.Close()
+	res := r.post(t, "/oms/orders-proposal", guideTicket, basic("admin", "admin"))
+	if res.status != http.StatusServiceUnavailable || !strings.Contains(res.body, "could not be saved") || strings.Contains(res.body, "obomsRunId") {
+		t.Fatalf("answer %d %s, want 503 without a run id", res.status, res.body)
+	}
+}

@@ -38,7 +38,8 @@ func chromiumPath() string {
 // that would make it call home is off.
 func runChromium(t *testing.T, bin, url string, extra ...string) []byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	// Generous: a loaded 2-core machine has taken 12 s to render a trivial page.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -47,6 +47,9 @@ type Config struct {
 	Modes export.Modes
 	// Fixes switches on corrections of addon defects that change documents.
 	Fixes export.Fixes
+	// Extensions add what the addon does not map, to documents and plan
+	// imports (export.ItemDistributions); nil: the addon's behaviour.
+	Extensions export.Extensions
 	// CacheMargin is subtracted from write_date watermarks of incremental
 	// extraction, for clock skew between Odoo's workers (0: none).
 	CacheMargin time.Duration

@@ -71,6 +71,8 @@ type Config struct {
 		Modes export.Modes `yaml:"modes"`
 		// Fixes switches on corrections of the addon's defects (all off: identical documents).
 		Fixes export.Fixes `yaml:"fixes"`
+		// Extensions add what the addon does not map (itemdistributions); none: the addon's document.
+		Extensions export.Extensions `yaml:"extensions"`
 		// CacheMargin is subtracted from write_date watermarks (clock skew).
 		CacheMargin time.Duration `yaml:"cache_margin"`
 	} `yaml:"export"`
@@ -271,6 +273,9 @@ func loadConfig(env *cliEnv, name string, args []string, groups ...func(*Config)
 		if err := cfg.Export.Modes.Validate(); err != nil {
 			return nil, nil, fmt.Errorf("config: %w", err)
 		}
+	}
+	if err := cfg.Export.Extensions.Validate(cfg.Export.Modes); err != nil {
+		return nil, nil, fmt.Errorf("config: %w", err)
 	}
 	engine, err := oms.NewEngine(cfg.OMS)
 	if err != nil {

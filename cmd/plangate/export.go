@@ -127,7 +127,7 @@ func exportSession(ctx context.Context, t odoo.Transport, cfg *Config) (*odoo.Se
 
 // newExporter is an exporter with the configured modes, fixes and company defaults.
 func newExporter(cfg *Config, sess *odoo.Session, log *slog.Logger) *export.Exporter {
-	return &export.Exporter{Session: sess, Logger: log, Modes: cfg.Export.Modes, Fixes: cfg.Export.Fixes,
+	return &export.Exporter{Session: sess, Logger: log, Modes: cfg.Export.Modes, Fixes: cfg.Export.Fixes, Extensions: cfg.Export.Extensions,
 		Defaults: cfg.Companies[cfg.Export.Company].CompanyDefaults}
 }
 

@@ -101,6 +101,7 @@ func gatewayServer(ctx context.Context, cfg *Config, log *slog.Logger) (*gateway
 		Now:                  now,
 		Modes:                cfg.Export.Modes,
 		Fixes:                cfg.Export.Fixes,
+		Extensions:           cfg.Export.Extensions,
 		CacheMargin:          cfg.Export.CacheMargin,
 		OMS:                  cfg.omsEngine,
 		AuthCacheTTL:         loginCacheTTL(cfg.Odoo.LoginCache),

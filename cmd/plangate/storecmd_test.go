@@ -11,8 +11,6 @@ import (
 	"github.com/plangate/plangate/store"
 )
 
-func TestMain(m *testing.M) { etcdtest.Main(m) }
-
 // A bbolt state moves into etcd and back with `plangate store copy`, and
 // `plangate state` and `plangate shop list` read it in each place.
 func TestStoreCopyAndState(t *testing.T) {

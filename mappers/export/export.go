@@ -95,6 +95,8 @@ type Exporter struct {
 	Fixes Fixes
 	// Defaults are the company settings used when Odoo lacks the addon's fields.
 	Defaults CompanyDefaults
+	// Extensions add sections the addon does not write; nil: none.
+	Extensions Extensions
 }
 
 // Export writes the document for p to w. An error after bytes were
@@ -142,6 +144,7 @@ var sections = []section{
 	{"resourceskills", (*run).writeResourceSkills},
 	{"categories", (*run).writeCategories},
 	{"items", (*run).writeItems},
+	{"itemdistributions", (*run).writeItemDistributions}, // extension, off by default
 	{"operations", (*run).writeOperations},
 	{"demands", (*run).writeDemands},
 	{"purchaseorders", (*run).writePurchaseOrders},

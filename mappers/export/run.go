@@ -82,7 +82,7 @@ func (r *run) run() error {
 			scope: scopeKey(r), readAt: r.now}
 	}
 	for _, sec := range sections {
-		if !has(r.mode.Sections, sec.name) {
+		if !has(r.mode.Sections, sec.name) || !r.x.Extensions.writes(sec.name) {
 			continue
 		}
 		r.section = sec.name

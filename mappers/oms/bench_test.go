@@ -1,6 +1,7 @@
 package oms
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -128,14 +129,60 @@ func BenchmarkProposeEncoded(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		doc, err := json.Marshal(run)
-		if err != nil {
-			b.Fatal(err)
-		}
-		runBytes = len(doc)
+		runBytes = len(EncodeRun(run))
 		if _, err := json.Marshal(NewResponse(run, Version110)); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(runBytes), "run-bytes")
+}
+
+// BenchmarkParseTicket reads a 50-line ticket in the shape shops send
+// (references as objects, ids as strings).
+func BenchmarkParseTicket(b *testing.B) {
+	t := benchTicket(50, 500, 2)
+	var body bytes.Buffer
+	fmt.Fprintf(&body, `{"ticket": {"id": %q, "organization": {"id": %q, "_identifier": "West"}, "businessPartner": {"id": %q}, "lines": [`, t.ID, t.Organization, t.BusinessPartner)
+	for i, l := range t.Lines {
+		if i > 0 {
+			body.WriteString(",\n")
+		}
+		fmt.Fprintf(&body, `{"id": %q, "product": {"id": %q, "_identifier": "Product %s"}, "qty": %g, "price": 10.5, "uom": %q}`, l.ID, l.Product, l.Product, l.Qty, l.UOM)
+	}
+	body.WriteString("]}}")
+	b.ReportAllocs()
+	b.SetBytes(int64(body.Len()))
+	for b.Loop() {
+		if _, err := ParseTicket(bytes.NewReader(body.Bytes())); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRunCodec encodes and decodes the run of a 50-line ticket over
+// 4 warehouses (the demo's) and over 20 (thousands of candidates).
+func BenchmarkRunCodec(b *testing.B) {
+	for _, warehouses := range []int{4, 20} {
+		s := warmService(b, benchSnapshot(warehouses, 500, 1))
+		run, err := s.Propose(b.Context(), Request{Scope: "bench", Database: "db", Ticket: benchTicket(50, 500, 2)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		doc := EncodeRun(run)
+		b.Run(fmt.Sprintf("encode/warehouses=%d", warehouses), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				EncodeRun(run)
+			}
+			b.ReportMetric(float64(len(doc)), "bytes")
+		})
+		b.Run(fmt.Sprintf("decode/warehouses=%d", warehouses), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeRun(doc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

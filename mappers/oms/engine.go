@@ -12,20 +12,23 @@ import (
 // the engine. It fills run.Rules, run.Allocations and run.Fulfilled.
 func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lineRefs, allowed func(*Warehouse) bool, customer *Point) {
 	// left is the stock not yet given to a kept allocation of this run.
-	left := make(map[uint64]float64, 16*len(lines))
 	base := make(map[int]Group, len(lines))
+	n := 0
 	for _, l := range lines {
-		if _, done := base[l.Product]; done {
-			continue
+		if _, done := base[l.Product]; !done {
+			g := sn.candidates(l.Product, allowed)
+			base[l.Product] = g
+			n += len(g)
 		}
-		g := sn.candidates(l.Product, allowed)
-		base[l.Product] = g
+	}
+	left := make(map[uint64]float64, n)
+	for _, g := range base {
 		for _, c := range g {
 			left[key(c.Warehouse, c.Product)] = c.Available
 		}
 	}
 	pending := lines
-	var kept []Allocation
+	var kept []int // the rules whose allocations stand, by index in run.Rules
 	for _, r := range or.rules {
 		rr := RuleRun{Rule: r.name, Partial: r.partial}
 		// The rule's input: pending products' stock still left, in warehouse order.
@@ -68,21 +71,26 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 			}
 		}
 		// Allocation: each line, whole, to the first candidate of its
-		// product with the quantity still left in this rule.
-		// Candidates per product, in group order.
-		byProduct := make(map[int][]Candidate, len(pending))
-		for _, c := range g {
-			if byProduct[c.Product] == nil {
-				byProduct[c.Product] = make([]Candidate, 0, len(g)/max(1, len(seen)))
+		// product with the quantity still left in this rule. Candidates
+		// per product in group order: the first of each product, and for
+		// each candidate the next of its product (-1: none).
+		first := make(map[int]int, len(seen))
+		next := make([]int, len(g))
+		for i := len(g) - 1; i >= 0; i-- {
+			next[i] = -1
+			if j, ok := first[g[i].Product]; ok {
+				next[i] = j
 			}
-			byProduct[c.Product] = append(byProduct[c.Product], c)
+			first[g[i].Product] = i
 		}
 		ruleLeft := make(map[uint64]float64, len(pending))
-		var placed []Allocation
+		type hit struct{ line, warehouse int }
+		hits := make([]hit, 0, len(pending))
 		var rest []PendingLine
-		for _, l := range pending {
+		for li, l := range pending {
 			ok := false
-			for _, c := range byProduct[l.Product] {
+			for i, has := first[l.Product]; has && i >= 0; i = next[i] {
+				c := g[i]
 				k := key(c.Warehouse, c.Product)
 				q, seen := ruleLeft[k]
 				if !seen {
@@ -90,34 +98,41 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 				}
 				if q >= l.Qty-qtyEpsilon {
 					ruleLeft[k] = q - l.Qty
-					placed = append(placed, refs.allocation(l, sn, c.Warehouse, r.name))
+					hits = append(hits, hit{li, c.Warehouse})
 					ok = true
 					break
 				}
 				ruleLeft[k] = q
 			}
 			if !ok {
+				if rest == nil {
+					rest = make([]PendingLine, 0, len(pending)-li)
+					rr.Unplaced = make([]string, 0, len(pending)-li)
+				}
 				rest = append(rest, l)
 				rr.Unplaced = append(rr.Unplaced, l.ID)
 			}
 		}
-		rr.Placed = placed
 		switch {
 		case len(rest) == 0:
 			rr.Outcome = OutcomeFulfilled
-		case len(placed) == 0:
+		case len(hits) == 0:
 			rr.Outcome = OutcomeNothing
 		case r.partial:
 			rr.Outcome = OutcomePartial
 		default:
-			rr.Outcome = OutcomeDiscarded
-			rr.Placed = nil
+			rr.Outcome = OutcomeDiscarded // what it placed is not kept, nor recorded
 		}
 		if rr.Outcome == OutcomeFulfilled || rr.Outcome == OutcomePartial {
-			kept = append(kept, placed...)
-			for _, a := range placed {
-				left[key(a.Warehouse.ID, a.Product.ID)] -= a.Qty
+			if len(hits) > 0 { // none placed: recorded as null, as ever
+				rr.Placed = make([]Allocation, len(hits))
 			}
+			for i, h := range hits {
+				l := pending[h.line]
+				rr.Placed[i] = refs.allocation(l, sn, h.warehouse, r.name)
+				left[key(h.warehouse, l.Product)] -= l.Qty
+			}
+			kept = append(kept, len(run.Rules))
 			pending = rest
 		}
 		run.Rules = append(run.Rules, rr)
@@ -127,7 +142,16 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 	}
 	run.Fulfilled = len(pending) == 0
 	if run.Fulfilled {
-		run.Allocations = kept
+		n := 0
+		for _, i := range kept {
+			n += len(run.Rules[i].Placed)
+		}
+		if n > 0 {
+			run.Allocations = make([]Allocation, 0, n)
+		}
+		for _, i := range kept {
+			run.Allocations = append(run.Allocations, run.Rules[i].Placed...)
+		}
 		return
 	}
 	run.Allocations = []Allocation{}

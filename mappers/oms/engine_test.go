@@ -1,7 +1,6 @@
 package oms
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -252,48 +251,6 @@ func TestGroupJSONRoundTrip(t *testing.T) {
 	}
 	if err := back.UnmarshalJSON([]byte(`[{"warehouse":1}]`)); err == nil {
 		t.Error("objects accepted as rows")
-	}
-}
-
-func TestRunCodec(t *testing.T) {
-	s := warmService(t, benchSnapshot(6, 40, 3))
-	run, err := s.Propose(t.Context(), Request{Scope: "bench", Database: "db", Ticket: benchTicket(12, 40, 4)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	placedN := len(run.Allocations)
-	for _, r := range run.Rules {
-		placedN += len(r.Placed)
-	}
-	if placedN == 0 {
-		t.Fatal("the test run places nothing: allocations would go untested")
-	}
-	before, _ := json.Marshal(run)
-	b, err := EncodeRun(run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after, _ := json.Marshal(run); string(after) != string(before) {
-		t.Fatal("EncodeRun changed the run it encoded")
-	}
-	back, err := DecodeRun(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := json.Marshal(back); string(got) != string(before) {
-		t.Errorf("round trip differs:\n got %s\nwant %s", got, before)
-	}
-	if len(b) >= len(before) {
-		t.Errorf("stored form %d bytes, JSON %d: no smaller", len(b), len(before))
-	}
-	for _, cut := range []int{1, 5, len(b) / 2, len(b) - 1} {
-		if _, err := DecodeRun(b[:cut]); err == nil {
-			t.Errorf("truncated run (%d of %d bytes) decoded", cut, len(b))
-		}
-	}
-	plain, err := DecodeRun(before) // runs stored as JSON still read
-	if err != nil || plain.ID != run.ID || len(plain.Rules) != len(run.Rules) {
-		t.Errorf("JSON run: %v %+v", err, plain)
 	}
 }
 

@@ -100,9 +100,17 @@ func (r *Run) Expand() {
 	}
 }
 
-// NewRunID makes a 32-character id in the style of Openbravo's ids.
+// NewRunID makes a 32-character id in the style of Openbravo's ids: 32
+// upper-case hex digits. The first 12 are the milliseconds since 1970 and
+// the other 20 random, so ids sort by time: a store appends new runs at
+// the end of its index instead of rewriting pages all over it.
 func NewRunID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	_, _ = rand.Read(b[6:])
 	return strings.ToUpper(hex.EncodeToString(b[:]))
 }

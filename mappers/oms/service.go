@@ -96,6 +96,7 @@ func (s *Service) Propose(ctx context.Context, req Request) (*Run, error) {
 	}
 	refs := lineRefs{products: products, uoms: sn.UOMs, companies: sn.Companies}
 	lines := make([]PendingLine, 0, len(req.Ticket.Lines))
+	run.Lines = make([]RunLine, 0, len(req.Ticket.Lines))
 	for i, l := range req.Ticket.Lines {
 		pl, rl, err := convertLine(i+1, l, products, sn.UOMs)
 		if err != nil {

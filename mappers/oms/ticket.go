@@ -103,17 +103,15 @@ func (f *flexID) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || string(b) == "null":
 		*f = ""
 	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+		s, plain := plainString(b)
+		if !plain {
+			if err := json.Unmarshal(b, &s); err != nil {
+				return err
+			}
 		}
 		*f = flexID(strings.TrimSpace(s))
 	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
-		var n json.Number
-		if err := json.Unmarshal(b, &n); err != nil {
-			return err
-		}
-		*f = flexID(n.String())
+		*f = flexID(b) // a number the decoder checked: its literal is the id
 	default:
 		return fmt.Errorf("want a string or number, got %s", firstBytes(b))
 	}
@@ -127,6 +125,13 @@ type flexRef struct{ ID flexID }
 func (r *flexRef) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '{' {
+		if id, ok := objectID(b); ok {
+			r.ID = ""
+			if id == nil {
+				return nil
+			}
+			return r.ID.UnmarshalJSON(id)
+		}
 		var o struct {
 			ID flexID `json:"id"`
 		}
@@ -157,51 +162,20 @@ func firstBytes(b []byte) string {
 // engine needs: the ticket id and, on every line, product, a positive
 // finite quantity and a unit. Errors are *InputError naming the line.
 func ParseTicket(r io.Reader) (*Ticket, error) {
-	dec := json.NewDecoder(r)
-	var req wireRequest
-	if err := dec.Decode(&req); err != nil {
+	body, err := io.ReadAll(r)
+	if err != nil {
 		return nil, &InputError{Msg: "invalid JSON: " + jsonErrorText(err), Err: err}
 	}
-	if dec.More() {
-		return nil, &InputError{Msg: "invalid JSON: data after the request object"}
+	req, wls, ok := scanTicket(body) // the common shape, quickly
+	if ok {
+		err = checkTicketIDs(req)
+	} else {
+		req, wls, err = decodeTicket(body)
+	}
+	if err != nil {
+		return nil, err
 	}
 	t := req.Ticket
-	if t == nil {
-		return nil, &InputError{Field: "ticket", Msg: "missing"}
-	}
-	if t.ID == "" {
-		return nil, &InputError{Field: "ticket.id", Msg: "missing"}
-	}
-	for _, f := range []struct {
-		name string
-		v    string
-	}{
-		{"ticket.id", string(t.ID)}, {"ticket.organization.id", t.Organization.id()},
-		{"ticket.businessPartner.id", t.BusinessPartner.id()}, {"ticket.date", string(t.Date)}, {"version", string(req.Version)},
-	} {
-		if err := checkIDLen(f.v); err != nil {
-			return nil, &InputError{Field: f.name, Msg: err.Error()}
-		}
-	}
-	// One decode of all lines; only when it fails are they decoded one by
-	// one, to name the line at fault.
-	var wls []wireLine
-	if len(t.Lines) == 0 || string(t.Lines) == "null" {
-		return nil, &InputError{Field: "ticket.lines", Msg: "no lines"}
-	}
-	if err := json.Unmarshal(t.Lines, &wls); err != nil {
-		var raws []json.RawMessage
-		if json.Unmarshal(t.Lines, &raws) != nil {
-			return nil, &InputError{Field: "ticket.lines", Msg: "want a list of lines"}
-		}
-		for i, raw := range raws {
-			var wl wireLine
-			if err := json.Unmarshal(raw, &wl); err != nil {
-				return nil, &InputError{Line: i + 1, Msg: "invalid line: " + jsonErrorText(err)}
-			}
-		}
-		return nil, &InputError{Field: "ticket.lines", Msg: "invalid JSON: " + jsonErrorText(err)}
-	}
 	if len(wls) == 0 {
 		return nil, &InputError{Field: "ticket.lines", Msg: "no lines"}
 	}
@@ -252,6 +226,66 @@ func ParseTicket(r io.Reader) (*Ticket, error) {
 		out.Lines = append(out.Lines, l)
 	}
 	return out, nil
+}
+
+// decodeTicket reads any request body with encoding/json and words what
+// is wrong with it; the ticket it returns has an id and a list of lines.
+func decodeTicket(body []byte) (wireRequest, []wireLine, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var req wireRequest
+	if err := dec.Decode(&req); err != nil {
+		return req, nil, &InputError{Msg: "invalid JSON: " + jsonErrorText(err), Err: err}
+	}
+	if dec.More() {
+		return req, nil, &InputError{Msg: "invalid JSON: data after the request object"}
+	}
+	t := req.Ticket
+	if t == nil {
+		return req, nil, &InputError{Field: "ticket", Msg: "missing"}
+	}
+	if t.ID == "" {
+		return req, nil, &InputError{Field: "ticket.id", Msg: "missing"}
+	}
+	if err := checkTicketIDs(req); err != nil {
+		return req, nil, err
+	}
+	// One decode of all lines; only when it fails are they decoded one by
+	// one, to name the line at fault.
+	var wls []wireLine
+	if len(t.Lines) == 0 || string(t.Lines) == "null" {
+		return req, nil, &InputError{Field: "ticket.lines", Msg: "no lines"}
+	}
+	if err := json.Unmarshal(t.Lines, &wls); err != nil {
+		var raws []json.RawMessage
+		if json.Unmarshal(t.Lines, &raws) != nil {
+			return req, nil, &InputError{Field: "ticket.lines", Msg: "want a list of lines"}
+		}
+		for i, raw := range raws {
+			var wl wireLine
+			if err := json.Unmarshal(raw, &wl); err != nil {
+				return req, nil, &InputError{Line: i + 1, Msg: "invalid line: " + jsonErrorText(err)}
+			}
+		}
+		return req, nil, &InputError{Field: "ticket.lines", Msg: "invalid JSON: " + jsonErrorText(err)}
+	}
+	return req, wls, nil
+}
+
+// checkTicketIDs refuses ticket-level identifiers longer than MaxIDLen.
+func checkTicketIDs(req wireRequest) error {
+	t := req.Ticket
+	for _, f := range []struct {
+		name string
+		v    string
+	}{
+		{"ticket.id", string(t.ID)}, {"ticket.organization.id", t.Organization.id()},
+		{"ticket.businessPartner.id", t.BusinessPartner.id()}, {"ticket.date", string(t.Date)}, {"version", string(req.Version)},
+	} {
+		if err := checkIDLen(f.v); err != nil {
+			return &InputError{Field: f.name, Msg: err.Error()}
+		}
+	}
+	return nil
 }
 
 // checkIDLen refuses an identifier longer than MaxIDLen, quoting only its start.

@@ -44,6 +44,13 @@ func (r *run) distribution(ctx context.Context) error {
 	if len(dos) == 0 {
 		return nil
 	}
+	var routed map[*record]bool // DOs written along a route (resupply.go)
+	if r.o.ResupplyPickings {
+		var err error
+		if routed, err = r.resupplyPickings(ctx, dos); err != nil || len(routed) == len(dos) {
+			return err
+		}
+	}
 	stockLoc, err := r.stockLocations(ctx)
 	if err != nil {
 		return err
@@ -67,6 +74,9 @@ func (r *run) distribution(ctx context.Context) error {
 	var order []*transfer
 	byPair := map[string]*transfer{}
 	for n, rec := range dos {
+		if routed[rec] {
+			continue
+		}
 		o, d := rec.Attr("origin"), rec.Attr("destination")
 		ow, err := warehouse(o)
 		if err != nil {
@@ -139,19 +149,13 @@ func (r *run) distribution(ctx context.Context) error {
 	for i, t := range pending {
 		t.id = ids[i]
 	}
-	names := map[int]string{}
-	if len(order) > 0 {
-		pids := make([]int, len(order))
-		for i, t := range order {
-			pids[i] = t.id
-		}
-		recs, err := r.s.Read(ctx, "stock.picking", pids, odoo.Query{Fields: []string{"name"}})
-		if err != nil {
-			return fmt.Errorf("read transfer names: %w", err)
-		}
-		for _, p := range recs {
-			names[p.ID()] = p.String("name")
-		}
+	pids := make([]int, len(order))
+	for i, t := range order {
+		pids[i] = t.id
+	}
+	names, err := r.pickingNames(ctx, pids)
+	if err != nil {
+		return err
 	}
 	keys, vals = nil, nil
 	for _, t := range order {
@@ -170,6 +174,22 @@ func (r *run) distribution(ctx context.Context) error {
 	}
 	_, err = r.createAll(ctx, createSpec{model: "stock.move", parent: "picking_id"}, keys, vals)
 	return err
+}
+
+// pickingNames reads the names Odoo gave new pickings (its sequence).
+func (r *run) pickingNames(ctx context.Context, ids []int) (map[int]string, error) {
+	names := map[int]string{}
+	if len(ids) == 0 {
+		return names, nil
+	}
+	recs, err := r.s.Read(ctx, "stock.picking", ids, odoo.Query{Fields: []string{"name"}})
+	if err != nil {
+		return nil, fmt.Errorf("read picking names: %w", err)
+	}
+	for _, p := range recs {
+		names[p.ID()] = p.String("name")
+	}
+	return names, nil
 }
 
 // stockLocations maps warehouse id → its stock location (lot_stock_id;

@@ -38,6 +38,10 @@ type Options struct {
 	// OneByOne writes one call per record instead of batches (benchmark
 	// baseline).
 	OneByOne bool
+	// ResupplyPickings turns a distribution order between warehouses that
+	// one of Odoo's routes links into the pickings Odoo makes for that
+	// route (resupply.go) instead of the addon's internal transfer.
+	ResupplyPickings bool
 }
 
 // ValidationError rejects a file before anything is written.

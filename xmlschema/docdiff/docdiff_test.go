@@ -407,3 +407,23 @@ func TestReportJSON(t *testing.T) {
 		t.Errorf("removed attribute: %v", d)
 	}
 }
+
+// Item distributions written as their own section (the itemdistributions
+// extension) are told apart by item, origin and destination.
+func TestItemDistributionsKeyedByItem(t *testing.T) {
+	section := "</items>\n<!-- item distributions -->\n<itemdistributions>\n" +
+		`<itemdistribution leadtime="P2D" priority="1"><item name="chair"/><origin name="WH"/><destination name="SJ"/></itemdistribution>` + "\n" +
+		`<itemdistribution leadtime="P2D" priority="1"><item name="varnish"/><origin name="WH"/><destination name="SJ"/></itemdistribution>` + "\n" +
+		"</itemdistributions>\n"
+	a := edit(t, readFile(t, "testdata/base.xml"), "</items>\n", section)
+	b := edit(t, a, `leadtime="P2D" priority="1"><item name="varnish"/>`, `leadtime="P3D" priority="1"><item name="varnish"/>`)
+	r, err := docdiff.Compare(read(t, a), read(t, b), docdiff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []diff{{"itemdistributions", docdiff.KindAttribute,
+		`itemdistributions/itemdistribution[item/@name="varnish"][origin/@name="WH"][destination/@name="SJ"]/@leadtime`, "P2D", "P3D"}}
+	if got := summarise(r.Differences); !slices.Equal(got, want) {
+		t.Errorf("differences:\n got %q\nwant %q", got, want)
+	}
+}

@@ -70,7 +70,7 @@ var members = map[string]identity{
 	"loadplan":         byRefs(true, "resource"),
 	"flowplan":         byRefs(true, "buffer", "item"),
 	"itemsupplier":     byRefs(false, "supplier", "location"),
-	"itemdistribution": byRefs(false, "origin", "destination"),
+	"itemdistribution": byRefs(false, "item", "origin", "destination"), // top level (plangate's extension) or inside its item
 	"resourceskill":    byRefs(false, "resource", "skill"),
 	"dependency":       byRefs(false, "blockedby"),
 	"rule":             byAttrs("priority"),

@@ -38,6 +38,7 @@ var sectionOfComment = map[string]string{
 	"resourceskills":                   "resourceskills",
 	"categories":                       "categories",
 	"products":                         "items",
+	"item distributions":               "itemdistributions", // plangate's extension
 	"bills of material":                "operations",
 	"sales order lines":                "demands",
 	"open purchase orders":             "purchaseorders",
@@ -46,12 +47,13 @@ var sectionOfComment = map[string]string{
 	"inventory":                        "onhand",
 }
 
-// SectionNames lists the sections of an addon document in document order:
+// SectionNames lists the sections of an addon document in document order
+// (with itemdistributions, which only plangate's extension writes):
 // the names Options.Sections accepts besides those a document names by
 // its own comments or container tags.
 func SectionNames() []string {
 	return []string{"header", "users", "calendars", "locations", "customers", "suppliers", "skills", "resources",
-		"resourceskills", "categories", "items", "operations", "demands", "purchaseorders", "manufacturingorders",
+		"resourceskills", "categories", "items", "itemdistributions", "operations", "demands", "purchaseorders", "manufacturingorders",
 		"orderpoints", "onhand"}
 }
 
