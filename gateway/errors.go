@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/store"
 )
 
 // Texts of the addon's responses that the planner and its users know (spec §2.5).
@@ -112,6 +113,9 @@ func statusFor(err error) int {
 	if errors.Is(err, context.Canceled) {
 		return statusClientClosed
 	}
+	if errors.Is(err, store.ErrUnavailable) {
+		return http.StatusServiceUnavailable // etcd down or cut off: retry later, elsewhere
+	}
 	switch odoo.KindOf(err) {
 	case odoo.KindTransient:
 		return http.StatusBadGateway
@@ -150,6 +154,8 @@ func classify(r *http.Request, err error, disclose bool) failure {
 		f.public = clip(br.Msg, maxEchoed)
 	case status == http.StatusBadGateway:
 		f.public = "Odoo is unreachable or failed: " + publicReason(err)
+	case status == http.StatusServiceUnavailable && !disclose:
+		f.public = "the state store is unreachable, nothing was written (request " + RequestID(r.Context()) + " in the gateway's log)"
 	case status < 500 || disclose:
 		f.public = clip(err.Error(), maxEchoed)
 	default:

@@ -34,6 +34,14 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	if c.Company != nil {
 		p.Company = c.Company.Name
 	}
+	if s.store != nil {
+		// Before the first byte goes out, so an unreachable etcd is a
+		// clean 503 rather than a document cut off midway.
+		if err := s.store.Ping(r.Context()); err != nil {
+			s.writeError(w, r, markerExport, err, false)
+			return
+		}
+	}
 	refresh := q.Get("refresh") == "1" || strings.EqualFold(q.Get("refresh"), "true")
 	key := exportKey(c, p, refresh)
 	f, leader, err := s.flights.join(r.Context(), key, func(ctx context.Context, out io.Writer) error {

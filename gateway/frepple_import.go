@@ -86,9 +86,14 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	}
 	// One import at a time per database and company: a mode-1 plan's
 	// cleanup must see the proposals of the plan before it.
-	unlock, err := s.cfg.Locker.Lock(r.Context(), "plan-import\x00"+c.Database+"\x00"+companyName)
+	// On etcd the lock holds across replicas and can be lost (lost ends).
+	lost, unlock, err := store.Hold(r.Context(), s.cfg.Locker, "plan-import\x00"+c.Database+"\x00"+companyName)
+	if errors.Is(err, store.ErrUnavailable) {
+		s.writeError(w, r, markerImport, err, false) // etcd cannot be reached: 503, nothing written
+		return
+	}
 	if err != nil {
-		// Only the caller's context ends the wait: it went away (499).
+		// Otherwise only the caller's context ends the wait: it went away (499).
 		s.writeError(w, r, markerImport, &badRequest{Status: 499, Msg: "gave up waiting for the import before it: " + err.Error()}, false)
 		return
 	}
@@ -127,9 +132,20 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The plan is in: writing it to Odoo goes on if the caller hangs up,
-	// rather than leaving it half applied.
-	ctx := context.WithoutCancel(r.Context())
+	// rather than leaving it half applied; it stops if the lock is lost.
+	ctx, stop := untilLost(context.WithoutCancel(r.Context()), lost)
+	defer stop()
 	reply, err := im.Apply(ctx, recs, j, o)
+	if err != nil && lost.Err() != nil {
+		// This replica's lease ran out: another may be resuming the plan
+		// from the journal, so this one leaves the journal to it.
+		s.writeError(w, r, markerImport, fmt.Errorf("import stopped: %w", context.Cause(lost)), false)
+		return
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		s.writeError(w, r, markerImport, err, false) // the journal cannot be written: 503
+		return
+	}
 	if err != nil {
 		j.Status, j.Error, j.Updated = store.PlanFailed, err.Error(), s.now()
 		if serr := s.saveJournal(j, false); serr != nil {
@@ -146,6 +162,17 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	s.metrics.observeImport(len(recs))
 	s.logFrom(ctx).Info("plan imported", "plan", id, "mode", mode, "records", len(recs), "attempt", j.Attempts)
 	writeText(w, http.StatusOK, reply)
+}
+
+// untilLost is ctx, ending also when the import lock is lost (with its
+// cause); stop releases the watch.
+func untilLost(ctx, lost context.Context) (context.Context, func()) {
+	c, cancel := context.WithCancelCause(ctx)
+	stopWatch := context.AfterFunc(lost, func() { cancel(context.Cause(lost)) })
+	return c, func() {
+		stopWatch()
+		cancel(context.Canceled)
+	}
 }
 
 // formParam reads a request parameter: the query, then the form fields.

@@ -88,13 +88,36 @@ func plannerBody(boundary, mode string, file []byte) []byte {
 
 func (r *importRig) post(t *testing.T, mode string, file []byte) (int, string) {
 	t.Helper()
+	return postPlan(t, r.gw.URL, mode, file)
+}
+
+// postPlan posts a plan to the gateway at base as the planner does.
+func postPlan(t *testing.T, base, mode string, file []byte) (int, string) {
+	t.Helper()
+	status, body, err := tryPostPlan(base, mode, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, body
+}
+
+// tryPostPlan is postPlan for goroutines other than the test's.
+func tryPostPlan(base, mode string, file []byte) (int, string, error) {
 	q := url.Values{"database": {"odoo17"}, "company": {"My Company (San Francisco)"}}
 	boundary := "===============2055820159000343593=="
-	res := send(t, http.MethodPost, r.gw.URL+"/frepple/xml?"+q.Encode(), bytes.NewReader(plannerBody(boundary, mode, file)), func(req *http.Request) {
-		req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
-		req.SetBasicAuth("admin", "admin")
-	})
-	return res.status, res.body
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/frepple/xml?"+q.Encode(), bytes.NewReader(plannerBody(boundary, mode, file)))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+	req.SetBasicAuth("admin", "admin")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), err
 }
 
 func TestImportGoldenPlan(t *testing.T) {

@@ -18,8 +18,9 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleReadyz answers 200 when Odoo answers common.version within
-// readyTimeout, 503 with the reason otherwise. It needs no credentials:
-// common.version is public, as the probe of a load balancer must be.
+// readyTimeout and the state store answers too (etcd: with a quorum), 503
+// with the reason otherwise. It needs no credentials: common.version is
+// public, as the probe of a load balancer must be.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if s.odoo == nil {
@@ -46,5 +47,14 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusServiceUnavailable, "not ready: Odoo does not answer: "+reason+"\n")
 		return
 	}
-	writeText(w, http.StatusOK, fmt.Sprintf("ready: Odoo %s answered in %s\n", v.ServerVersion, time.Since(start).Round(time.Millisecond)))
+	took := time.Since(start)
+	if s.store != nil {
+		if err := s.store.Ping(ctx); err != nil {
+			s.logFrom(r.Context()).Warn("not ready: the state store does not answer", "store", s.store.Path(), "err", err)
+			// As for Odoo: the kind of failure, not where etcd runs.
+			writeText(w, http.StatusServiceUnavailable, "not ready: the state store ("+s.store.Backend()+") does not answer within "+readyTimeout.String()+"\n")
+			return
+		}
+	}
+	writeText(w, http.StatusOK, fmt.Sprintf("ready: Odoo %s answered in %s\n", v.ServerVersion, took.Round(time.Millisecond)))
 }

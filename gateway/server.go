@@ -36,7 +36,8 @@ type Config struct {
 	// the server's read timeout (0: one hour).
 	UploadTimeout time.Duration
 	// Locker serialises plan imports per database and company; nil means
-	// one process (store.LocalLocker). Replicas need a shared one.
+	// the store's (etcd: shared by the replicas), or one process's
+	// (store.LocalLocker) without a store.
 	Locker store.Locker
 	// MaxConcurrentExports bounds simultaneous GET exports (0: 4); more wait.
 	MaxConcurrentExports int
@@ -110,6 +111,9 @@ func New(cfg Config, t odoo.Transport, st *store.Store, log *slog.Logger) *Serve
 	}
 	if cfg.UploadTimeout <= 0 {
 		cfg.UploadTimeout = time.Hour
+	}
+	if cfg.Locker == nil && st != nil {
+		cfg.Locker = st.Locker() // etcd: shared by the replicas
 	}
 	if cfg.Locker == nil {
 		cfg.Locker = &store.LocalLocker{}

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // The record cache of incremental extraction: per cached query (database,
@@ -14,7 +12,13 @@ import (
 // plus the write_date watermark of that read.
 const bucketCache = "cache"
 
-func init() { registerBuckets(bucketCache) }
+func init() {
+	registerBuckets(bucketCache)
+	registerNested(bucketCache)
+}
+
+// cacheB is the bucket of one cached query.
+func cacheB(key string) bucket { return bucket{bucketCache, key} }
 
 var keyCacheMeta = []byte("\x00meta")
 
@@ -39,52 +43,38 @@ func recordKey(id int) []byte { return u64(id) }
 
 // CacheMeta returns the meta data of a cached query; ok is false when nothing is cached.
 func (s *Store) CacheMeta(key string) (meta CacheMeta, ok bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bucketCache)).Bucket([]byte(key))
-		if b == nil {
-			return nil
-		}
-		ok, err = getJSON(b, keyCacheMeta, &meta)
+	err = s.kv.view(func(r reader) error {
+		ok, err = getJSON(r, cacheB(key), keyCacheMeta, &meta)
 		return err
 	})
 	return meta, ok, err
 }
 
 // CacheRecords calls fn for each of ids that is cached, in the order given,
-// inside one read transaction; missing ids are skipped. The record is
-// decoded with the types Odoo sent (ints stay ints, floats floats).
+// from one snapshot; missing ids are skipped. The record is decoded with
+// the types Odoo sent (ints stay ints, floats floats).
 func (s *Store) CacheRecords(key string, ids []int, fn func(id int, rec map[string]any) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bucketCache)).Bucket([]byte(key))
-		if b == nil {
-			return nil
-		}
-		for _, id := range ids {
-			v := b.Get(recordKey(id))
-			if v == nil {
-				continue
-			}
+	keys := make([][]byte, len(ids))
+	for i, id := range ids {
+		keys[i] = recordKey(id)
+	}
+	return s.kv.view(func(r reader) error {
+		return r.getMany(cacheB(key), keys, func(i int, v []byte) error {
 			rec, err := DecodeRecord(v)
 			if err != nil {
-				return fmt.Errorf("cache %s record %d: %w", key, id, err)
+				return fmt.Errorf("cache %s record %d: %w", key, ids[i], err)
 			}
-			if err := fn(id, rec); err != nil {
-				return err
-			}
-		}
-		return nil
+			return fn(ids[i], rec)
+		})
 	})
 }
 
 // CacheIDs lists the cached ids of a query in id order.
 func (s *Store) CacheIDs(key string) ([]int, error) {
 	var ids []int
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bucketCache)).Bucket([]byte(key))
-		if b == nil {
-			return nil
-		}
-		return b.ForEach(func(k, _ []byte) error {
+	err := s.kv.view(func(r reader) error {
+		ids = ids[:0]
+		return r.scan(cacheB(key), scanSpec{keysOnly: true}, func(k, _ []byte) error {
 			if len(k) == 8 {
 				ids = append(ids, int(beU64(k)))
 			}
@@ -95,73 +85,154 @@ func (s *Store) CacheIDs(key string) ([]int, error) {
 }
 
 // CacheApply writes changed records, removes deleted ones and stores the
-// new meta data, in one transaction. replace drops everything first (a cold run).
+// new meta data. replace drops everything first (a cold run).
+//
+// On bbolt this is one transaction. etcd bounds its transactions, so there
+// the records go in chunks and the meta data last, in an update that
+// checks the meta data is still the one this apply started from: after a
+// concurrent apply of the same query it drops the meta data instead (the
+// next run is cold), so records and meta data never disagree. A record too
+// large for one etcd value is not cached: it is read from Odoo each time.
 func (s *Store) CacheApply(key string, meta CacheMeta, upserts map[int]map[string]any, deletes []int, replace bool) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		root := tx.Bucket([]byte(bucketCache))
-		if replace && root.Bucket([]byte(key)) != nil {
-			if err := root.DeleteBucket([]byte(key)); err != nil {
-				return err
-			}
-		}
-		b, err := root.CreateBucketIfNotExists([]byte(key))
+	b := cacheB(key)
+	lim := s.kv.limits()
+	type write struct {
+		key  []byte
+		data []byte // nil: delete
+	}
+	writes := make([]write, 0, len(upserts)+len(deletes))
+	for id, rec := range upserts {
+		data, err := EncodeRecord(rec)
 		if err != nil {
-			return fmt.Errorf("cache %s: %w", key, err)
+			return fmt.Errorf("cache %s record %d: %w", key, id, err)
 		}
-		for id, rec := range upserts {
-			data, err := EncodeRecord(rec)
+		if len(data) > lim.value {
+			data = nil // drop the old copy
+		}
+		writes = append(writes, write{recordKey(id), data})
+	}
+	for _, id := range deletes {
+		writes = append(writes, write{key: recordKey(id)})
+	}
+	apply := func(tx txn, ws []write) error {
+		for _, w := range ws {
+			var err error
+			if w.data == nil {
+				err = tx.del(b, w.key)
+			} else {
+				err = tx.put(b, w.key, w.data)
+			}
 			if err != nil {
-				return fmt.Errorf("cache %s record %d: %w", key, id, err)
-			}
-			if err := b.Put(recordKey(id), data); err != nil {
-				return err
+				return fmt.Errorf("cache %s: %w", key, err)
 			}
 		}
-		for _, id := range deletes {
-			if err := b.Delete(recordKey(id)); err != nil {
+		return nil
+	}
+	// putMeta stores the meta data with the number of records, which the
+	// bucket holds beside the meta data itself.
+	putMeta := func(tx txn, metaPresent bool) error {
+		n, err := tx.count(b)
+		if err != nil {
+			return err
+		}
+		if metaPresent {
+			n--
+		}
+		m := meta
+		m.Count = n
+		return putJSON(tx, b, keyCacheMeta, &m)
+	}
+	if lim == unlimited {
+		// bbolt: one transaction, which sees its own writes.
+		return s.kv.update(func(tx txn) error {
+			if replace {
+				if err := tx.delBucket(b); err != nil {
+					return err
+				}
+			}
+			if err := apply(tx, writes); err != nil {
 				return err
 			}
-		}
-		n := 0
-		_ = b.ForEach(func(k, _ []byte) error {
-			if len(k) == 8 {
-				n++
+			was, err := tx.get(b, keyCacheMeta)
+			if err != nil {
+				return err
 			}
-			return nil
+			return putMeta(tx, was != nil)
 		})
-		meta.Count = n
-		return putJSON(b, keyCacheMeta, meta)
+	}
+	var was []byte
+	err := s.kv.update(func(tx txn) error {
+		if replace {
+			was = nil
+			return tx.delBucket(b)
+		}
+		var err error
+		was, err = tx.get(b, keyCacheMeta)
+		return err
 	})
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", key, err)
+	}
+	// The nested bucket's registration rides along with each chunk. The
+	// chunks touch different keys, so several go at once: etcd syncs the
+	// transactions that arrive together to disk once.
+	chunks := lim.chunks(len(writes), 1, 1, func(i int) int { return len(writes[i].data) + 24 })
+	if err := inParallel(len(chunks), parallelUpdates, func(i int) error {
+		c := chunks[i]
+		return s.kv.update(func(tx txn) error { return apply(tx, writes[c[0]:c[1]]) })
+	}); err != nil {
+		return err
+	}
+	err = s.kv.update(func(tx txn) error {
+		now, err := tx.get(b, keyCacheMeta)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(now, was) {
+			return tx.del(b, keyCacheMeta)
+		}
+		return putMeta(tx, now != nil)
+	})
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", key, err)
+	}
+	return nil
 }
 
 // DropCache forgets cached records of one database (all when empty).
 func (s *Store) DropCache(database string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		root := tx.Bucket([]byte(bucketCache))
-		var doomed [][]byte
-		err := root.ForEach(func(k, _ []byte) error {
-			b := root.Bucket(k)
-			if b == nil {
-				return nil
-			}
+	root := top(bucketCache)
+	var doomed []string
+	err := s.kv.view(func(r reader) error {
+		doomed = doomed[:0]
+		return r.buckets(root, func(name []byte) error {
 			var meta CacheMeta
 			if database == "" {
-				doomed = append(doomed, append([]byte(nil), k...))
-			} else if ok, _ := getJSON(b, keyCacheMeta, &meta); ok && meta.Database == database {
-				doomed = append(doomed, append([]byte(nil), k...))
+				doomed = append(doomed, string(name))
+			} else if ok, _ := getJSON(r, cacheB(string(name)), keyCacheMeta, &meta); ok && meta.Database == database {
+				doomed = append(doomed, string(name))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("drop cache: %w", err)
+	}
+	// A bucket is a few operations on any backend: several per update.
+	for _, c := range s.kv.limits().chunks(len(doomed), 4, 0, nil) {
+		err := s.kv.update(func(tx txn) error {
+			for _, k := range doomed[c[0]:c[1]] {
+				if err := tx.delBucket(cacheB(k)); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
 		if err != nil {
-			return err
+			return fmt.Errorf("drop cache: %w", err)
 		}
-		for _, k := range doomed {
-			if err := root.DeleteBucket(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func beU64(b []byte) uint64 {

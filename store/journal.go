@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 const (
@@ -25,7 +25,25 @@ const (
 	bucketPlanHeads = "plan_heads"
 )
 
-func init() { registerBuckets(bucketPlans, bucketPlanSteps, bucketPlanHeads) }
+var (
+	plansB     = top(bucketPlans)
+	planHeadsB = top(bucketPlanHeads)
+)
+
+// stepsB is the bucket of one plan's steps.
+func stepsB(id string) bucket { return bucket{bucketPlanSteps, id} }
+
+// stepGroupPrefix starts the key of an entry holding several steps (a
+// JSON object step key → ids). Updates that cannot carry one key per step
+// (etcd bounds its transactions) record a batch of steps this way; step
+// keys never start with a NUL byte.
+const stepGroupPrefix = "\x00group\x00"
+
+func init() {
+	registerBuckets(bucketPlans, bucketPlanSteps, bucketPlanHeads)
+	registerNested(bucketPlanSteps)
+	registerLarge(bucketPlans, bucketPlanSteps) // replies with many messages; a step of many ids
+}
 
 // Plan statuses.
 const (
@@ -97,28 +115,81 @@ func (s *Store) SavePlan(p *Plan) error {
 
 // SavePlanSteps writes a journal entry's header and the listed steps
 // only, in one transaction: the cost of recording a step does not grow
-// with the steps already recorded.
+// with the steps already recorded. Where the backend cannot carry a key
+// per step in one transaction, the steps go as one grouped entry (or,
+// past the size of a transaction, as several, before the header).
 func (s *Store) SavePlanSteps(p *Plan, keys []string) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return s.putPlan(tx, p, keys) })
-}
-
-// putPlan writes a journal entry's header and the listed steps.
-func (s *Store) putPlan(tx *bolt.Tx, p *Plan, keys []string) error {
 	head := *p
 	head.Steps = nil // kept in bucketPlanSteps
-	if err := putJSON(tx.Bucket([]byte(bucketPlans)), []byte(p.ID), &head); err != nil {
+	headData, err := json.Marshal(&head)
+	if err != nil {
 		return fmt.Errorf("save plan %s: %w", p.ID, err)
 	}
-	if len(keys) == 0 {
-		return nil
-	}
-	b, err := tx.Bucket([]byte(bucketPlanSteps)).CreateBucketIfNotExists([]byte(p.ID))
-	if err != nil {
-		return fmt.Errorf("save plan %s steps: %w", p.ID, err)
-	}
-	for _, k := range keys {
-		if err := putJSON(b, []byte(k), p.Steps[k]); err != nil {
+	steps := make([][]byte, len(keys))
+	size := 0
+	for i, k := range keys {
+		if steps[i], err = json.Marshal(p.Steps[k]); err != nil {
 			return fmt.Errorf("save plan %s step %s: %w", p.ID, k, err)
+		}
+		size += len(k) + len(steps[i])
+	}
+	lim := s.kv.limits()
+	sb := stepsB(p.ID)
+	// The header, a key per step and (etcd) the steps bucket's registration.
+	fits := func() bool {
+		ops := 1 + lim.putOps(len(headData))
+		for i := range keys {
+			ops += lim.putOps(len(steps[i]))
+		}
+		return ops <= lim.ops && len(headData)+size <= lim.bytes
+	}
+	if !fits() {
+		// Steps already recorded as they are need no rewrite (a whole
+		// plan saved again at its end, e.g.).
+		if keys, steps, size, err = s.unrecordedSteps(p.ID, keys, steps); err != nil {
+			return fmt.Errorf("save plan %s: %w", p.ID, err)
+		}
+	}
+	if fits() {
+		// A key per step (always on bbolt).
+		return s.kv.update(func(tx txn) error {
+			if err := tx.put(plansB, []byte(p.ID), headData); err != nil {
+				return fmt.Errorf("save plan %s: %w", p.ID, err)
+			}
+			for i, k := range keys {
+				if err := tx.put(sb, []byte(k), steps[i]); err != nil {
+					return fmt.Errorf("save plan %s step %s: %w", p.ID, k, err)
+				}
+			}
+			return nil
+		})
+	}
+	// Groups of steps, each within one value. The groups of a batch are
+	// written before its header; should a later one fail, the earlier are
+	// steps that were done and are recorded, which is what the journal is for.
+	gl := limits{ops: math.MaxInt, bytes: lim.value - 1024, value: lim.value}
+	chunks := gl.chunks(len(keys), 1, 0, func(i int) int { return len(keys[i]) + len(steps[i]) + 4 })
+	for g, c := range chunks {
+		m := make(map[string]json.RawMessage, c[1]-c[0])
+		for i := c[0]; i < c[1]; i++ {
+			m[keys[i]] = steps[i]
+		}
+		group, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("save plan %s steps: %w", p.ID, err)
+		}
+		last := g == len(chunks)-1
+		err = s.kv.update(func(tx txn) error {
+			if err := tx.put(sb, []byte(stepGroupPrefix+keys[c[0]]), group); err != nil {
+				return fmt.Errorf("save plan %s steps: %w", p.ID, err)
+			}
+			if last {
+				return tx.put(plansB, []byte(p.ID), headData)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -130,12 +201,10 @@ func headKey(database, company string) []byte { return []byte(database + "\x00" 
 // company; known is false when none was ever recorded (a file from before
 // heads were kept), and id is "" after that plan was dropped.
 func (s *Store) PlanHead(database, company string) (id string, known bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket([]byte(bucketPlanHeads)); b != nil {
-			v := b.Get(headKey(database, company))
-			id, known = string(v), v != nil
-		}
-		return nil
+	err = s.kv.view(func(r reader) error {
+		v, err := r.get(planHeadsB, headKey(database, company))
+		id, known = string(v), v != nil
+		return err
 	})
 	if err != nil {
 		return "", false, fmt.Errorf("read plan head of %s/%s: %w", database, company, err)
@@ -145,20 +214,31 @@ func (s *Store) PlanHead(database, company string) (id string, known bool, err e
 
 // StartPlan begins a fresh import of p: whatever the journal held under
 // its id (an earlier import of the same bytes) is replaced, and p becomes
-// the head of its database and company, in one transaction.
+// the head of its database and company, in one transaction (steps p
+// already carries follow in their own, as SavePlanSteps writes them).
 func (s *Store) StartPlan(p *Plan) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		steps := tx.Bucket([]byte(bucketPlanSteps))
-		if steps.Bucket([]byte(p.ID)) != nil {
-			if err := steps.DeleteBucket([]byte(p.ID)); err != nil {
-				return fmt.Errorf("start plan %s: %w", p.ID, err)
-			}
+	head := *p
+	head.Steps = nil
+	headData, err := json.Marshal(&head)
+	if err != nil {
+		return fmt.Errorf("start plan %s: %w", p.ID, err)
+	}
+	err = s.kv.update(func(tx txn) error {
+		if err := tx.delBucket(stepsB(p.ID)); err != nil {
+			return err
 		}
-		if err := tx.Bucket([]byte(bucketPlanHeads)).Put(headKey(p.Database, p.Company), []byte(p.ID)); err != nil {
-			return fmt.Errorf("start plan %s: %w", p.ID, err)
+		if err := tx.put(planHeadsB, headKey(p.Database, p.Company), []byte(p.ID)); err != nil {
+			return err
 		}
-		return s.putPlan(tx, p, sortedKeys(p.Steps))
+		return tx.put(plansB, []byte(p.ID), headData)
 	})
+	if err != nil {
+		return fmt.Errorf("start plan %s: %w", p.ID, err)
+	}
+	if len(p.Steps) == 0 {
+		return nil
+	}
+	return s.SavePlanSteps(p, sortedKeys(p.Steps))
 }
 
 func sortedKeys(m map[string][]int) []string {
@@ -180,8 +260,9 @@ type PlanFilter struct {
 // updated first.
 func (s *Store) Plans(f PlanFilter) ([]Plan, error) {
 	var out []Plan
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(bucketPlans)).ForEach(func(k, v []byte) error {
+	err := s.kv.view(func(r reader) error {
+		out = out[:0]
+		return r.scan(plansB, scanSpec{}, func(k, v []byte) error {
 			var p Plan
 			if err := jsonUnmarshal(v, &p); err != nil {
 				return fmt.Errorf("decode plan %s: %w", k, err)
@@ -214,11 +295,10 @@ func (s *Store) DropPlan(prefix string) (*Plan, error) {
 		return nil, fmt.Errorf("drop plan %q: give at least 6 characters of its id", prefix)
 	}
 	var dropped Plan
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bucketPlans))
-		c := b.Cursor()
+	err := s.kv.update(func(tx txn) error {
+		dropped = Plan{}
 		var match []byte
-		for k, v := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
+		err := tx.scan(plansB, scanSpec{prefix: []byte(prefix)}, func(k, v []byte) error {
 			if match != nil {
 				return fmt.Errorf("drop plan %q: the prefix matches more than one plan", prefix)
 			}
@@ -226,21 +306,27 @@ func (s *Store) DropPlan(prefix string) (*Plan, error) {
 			if err := jsonUnmarshal(v, &dropped); err != nil {
 				return fmt.Errorf("decode plan %s: %w", k, err)
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		if match == nil {
 			return fmt.Errorf("drop plan %q: %w", prefix, ErrNoPlan)
 		}
-		if err := b.Delete(match); err != nil {
+		if err := tx.del(plansB, match); err != nil {
 			return err
 		}
-		if steps := tx.Bucket([]byte(bucketPlanSteps)); steps.Bucket(match) != nil {
-			if err := steps.DeleteBucket(match); err != nil {
-				return err
-			}
+		if err := tx.delBucket(stepsB(string(match))); err != nil {
+			return err
 		}
-		heads := tx.Bucket([]byte(bucketPlanHeads))
-		if key := headKey(dropped.Database, dropped.Company); bytes.Equal(heads.Get(key), match) {
-			return heads.Put(key, []byte{})
+		key := headKey(dropped.Database, dropped.Company)
+		head, err := tx.get(planHeadsB, key)
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(head, match) {
+			return tx.put(planHeadsB, key, []byte{})
 		}
 		return nil
 	})
@@ -250,33 +336,73 @@ func (s *Store) DropPlan(prefix string) (*Plan, error) {
 	return &dropped, nil
 }
 
+// unrecordedSteps drops from keys (with their encoded steps) those the
+// journal already holds as they are, and sums the size of the rest.
+func (s *Store) unrecordedSteps(id string, keys []string, steps [][]byte) ([]string, [][]byte, int, error) {
+	stored := map[string]string{}
+	err := s.kv.view(func(r reader) error {
+		return r.scan(stepsB(id), scanSpec{}, func(k, v []byte) error {
+			return eachStep(k, v, func(step string, ids json.RawMessage) { stored[step] = string(ids) })
+		})
+	})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	var outK []string
+	var outS [][]byte
+	size := 0
+	for i, k := range keys {
+		if old, ok := stored[k]; ok && old == string(steps[i]) {
+			continue
+		}
+		outK, outS = append(outK, k), append(outS, steps[i])
+		size += len(k) + len(steps[i])
+	}
+	return outK, outS, size, nil
+}
+
+// eachStep calls fn for the step (or the steps of a group) of one entry.
+func eachStep(k, v []byte, fn func(step string, ids json.RawMessage)) error {
+	if !bytes.HasPrefix(k, []byte(stepGroupPrefix)) {
+		fn(string(k), v)
+		return nil
+	}
+	var group map[string]json.RawMessage
+	if err := jsonUnmarshal(v, &group); err != nil {
+		return fmt.Errorf("decode steps %q: %w", k, err)
+	}
+	for step, ids := range group {
+		fn(step, ids)
+	}
+	return nil
+}
+
 // Plan reads a journal entry with its steps.
 func (s *Store) Plan(id string) (*Plan, bool, error) {
 	var p Plan
 	var ok bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.kv.view(func(r reader) error {
+		p = Plan{}
 		var err error
-		if ok, err = getJSON(tx.Bucket([]byte(bucketPlans)), []byte(id), &p); err != nil || !ok {
+		if ok, err = getJSON(r, plansB, []byte(id), &p); err != nil || !ok {
 			return err
 		}
 		if p.Steps == nil {
 			p.Steps = map[string][]int{} // (entries written before steps had their bucket carry them inline)
 		}
-		sb := tx.Bucket([]byte(bucketPlanSteps))
-		if sb == nil {
-			return nil // read-only store of an older file
-		}
-		b := sb.Bucket([]byte(id))
-		if b == nil {
-			return nil
-		}
-		return b.ForEach(func(k, v []byte) error {
-			var ids []int
-			if err := jsonUnmarshal(v, &ids); err != nil {
-				return fmt.Errorf("decode step %s: %w", k, err)
+		return r.scan(stepsB(id), scanSpec{}, func(k, v []byte) error {
+			var bad error
+			err := eachStep(k, v, func(step string, raw json.RawMessage) {
+				var ids []int
+				if err := jsonUnmarshal(raw, &ids); err != nil && bad == nil {
+					bad = fmt.Errorf("decode step %s: %w", step, err)
+				}
+				p.Steps[step] = ids
+			})
+			if err != nil {
+				return err
 			}
-			p.Steps[string(k)] = ids
-			return nil
+			return bad
 		})
 	})
 	if err != nil {
@@ -293,39 +419,41 @@ func (s *Store) Plan(id string) (*Plan, bool, error) {
 
 // PrunePlans removes finished entries older than maxAge; it returns how many.
 func (s *Store) PrunePlans(maxAge time.Duration, now time.Time) (int, error) {
-	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bucketPlans))
-		var drop [][]byte
-		err := b.ForEach(func(k, v []byte) error {
+	var drop []string
+	err := s.kv.view(func(r reader) error {
+		drop = drop[:0]
+		return r.scan(plansB, scanSpec{}, func(k, v []byte) error {
 			var p Plan
 			if err := jsonUnmarshal(v, &p); err != nil {
 				return err
 			}
 			if p.Status == PlanDone && now.Sub(p.Updated) > maxAge {
-				drop = append(drop, append([]byte(nil), k...))
+				drop = append(drop, string(k))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune plans: %w", err)
+	}
+	n := 0
+	// A plan is its header and its steps bucket: a few operations each.
+	for _, c := range s.kv.limits().chunks(len(drop), 6, 0, nil) {
+		err := s.kv.update(func(tx txn) error {
+			for _, id := range drop[c[0]:c[1]] {
+				if err := tx.del(plansB, []byte(id)); err != nil {
+					return err
+				}
+				if err := tx.delBucket(stepsB(id)); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
 		if err != nil {
-			return err
+			return n, fmt.Errorf("prune plans: %w", err)
 		}
-		steps := tx.Bucket([]byte(bucketPlanSteps))
-		for _, k := range drop {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-			if steps.Bucket(k) != nil {
-				if err := steps.DeleteBucket(k); err != nil {
-					return err
-				}
-			}
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("prune plans: %w", err)
+		n = c[1]
 	}
 	return n, nil
 }

@@ -10,12 +10,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-func TestPlanJournal(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "s.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+func TestPlanJournal(t *testing.T) { forEachBackend(t, testPlanJournal) }
+
+func testPlanJournal(t *testing.T, s *Store) {
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	id := PlanID("odoo17", "My Company", 1, []byte("<plan/>"))
 	if id == PlanID("odoo17", "My Company", 3, []byte("<plan/>")) || id == PlanID("odoo17", "", 1, []byte("<plan/>")) {
@@ -106,12 +103,9 @@ func TestPlanStepsIncremental(t *testing.T) {
 // StartPlan replaces an earlier import of the same plan and makes it the
 // head of its database and company; DropPlan removes an entry by id
 // prefix, with its steps and the head naming it.
-func TestPlanHeadsAndDrop(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "s.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+func TestPlanHeadsAndDrop(t *testing.T) { forEachBackend(t, testPlanHeadsAndDrop) }
+
+func testPlanHeadsAndDrop(t *testing.T, s *Store) {
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	a := &Plan{ID: PlanID("odoo17", "SF", 1, []byte("A")), Database: "odoo17", Company: "SF", Status: PlanDone, Updated: now,
 		Steps: map[string][]int{"po:9": {19}, "pol:0": {30}}}

@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Buckets of order-sourcing runs.
@@ -17,7 +15,16 @@ const (
 
 var keyOMSCount = []byte("count")
 
-func init() { registerBuckets(bucketOMSRuns, bucketOMSRunsTime, bucketOMSRunsMeta) }
+var (
+	omsRunsB     = top(bucketOMSRuns)
+	omsRunsTimeB = top(bucketOMSRunsTime)
+	omsRunsMetaB = top(bucketOMSRunsMeta)
+)
+
+func init() {
+	registerBuckets(bucketOMSRuns, bucketOMSRunsTime, bucketOMSRunsMeta)
+	registerLarge(bucketOMSRuns) // the run of a large ticket, with its log
+}
 
 // OMSRun is one stored order-sourcing run; Doc is its JSON document, which
 // the store keeps as given (the oms package owns its shape).
@@ -36,57 +43,131 @@ func omsTimeKey(start time.Time, id string) []byte {
 // SaveOMSRuns stores runs in one transaction (callers batch them: a
 // transaction costs a disk sync), then applies retention: at most keep
 // runs (0: no limit), none started before now-maxAge (0: no age limit).
+// On etcd, whose transactions are bounded, a large batch goes in several,
+// each keeping the count exact.
 func (s *Store) SaveOMSRuns(runs []OMSRun, keep int, maxAge time.Duration, now time.Time) error {
 	if len(runs) == 0 {
 		return nil
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		docs, times, meta := tx.Bucket([]byte(bucketOMSRuns)), tx.Bucket([]byte(bucketOMSRunsTime)), tx.Bucket([]byte(bucketOMSRunsMeta))
-		count := int(binary.BigEndian.Uint64(pad8(meta.Get(keyOMSCount))))
+	for _, r := range runs {
+		if r.ID == "" {
+			return fmt.Errorf("save oms run: empty id")
+		}
+	}
+	cutoff := int64(-1 << 63)
+	if maxAge > 0 {
+		cutoff = now.Add(-maxAge).UnixNano()
+	}
+	// save stores runs and returns the count after them.
+	save := func(tx txn, runs []OMSRun) (int, error) {
+		count, err := omsCount(tx)
+		if err != nil {
+			return 0, err
+		}
+		ids := make([][]byte, len(runs))
+		for i, r := range runs {
+			ids[i] = []byte(r.ID)
+		}
+		known := map[string]bool{}
+		if err := tx.getMany(omsRunsB, ids, func(i int, _ []byte) error { known[runs[i].ID] = true; return nil }); err != nil {
+			return 0, err
+		}
 		for _, r := range runs {
-			if r.ID == "" {
-				return fmt.Errorf("save oms run: empty id")
-			}
-			if docs.Get([]byte(r.ID)) == nil {
+			if !known[r.ID] {
+				known[r.ID] = true
 				count++
 			}
-			if err := docs.Put([]byte(r.ID), r.Doc); err != nil {
-				return fmt.Errorf("save oms run %s: %w", r.ID, err)
+			if err := tx.put(omsRunsB, []byte(r.ID), r.Doc); err != nil {
+				return 0, fmt.Errorf("save oms run %s: %w", r.ID, err)
 			}
-			if err := times.Put(omsTimeKey(r.Start, r.ID), nil); err != nil {
-				return fmt.Errorf("save oms run %s: %w", r.ID, err)
+			if err := tx.put(omsRunsTimeB, omsTimeKey(r.Start, r.ID), nil); err != nil {
+				return 0, fmt.Errorf("save oms run %s: %w", r.ID, err)
 			}
 		}
-		cutoff := int64(-1 << 63)
-		if maxAge > 0 {
-			cutoff = now.Add(-maxAge).UnixNano()
-		}
-		c := times.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.First() {
+		return count, nil
+	}
+	// retain removes up to most of the oldest runs that are past the
+	// limits and returns the count left and whether more may be due.
+	retain := func(tx txn, count, most int) (int, bool, error) {
+		var doomed [][]byte
+		err := tx.scan(omsRunsTimeB, scanSpec{keysOnly: true}, func(k, _ []byte) error {
 			old := int64(binary.BigEndian.Uint64(k[:8])) < cutoff
-			if !old && (keep <= 0 || count <= keep) {
-				break
+			if len(doomed) == most || !old && (keep <= 0 || count-len(doomed) <= keep) {
+				return errStop
 			}
-			if err := docs.Delete(k[8:]); err != nil {
-				return err
-			}
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			count--
+			doomed = append(doomed, append([]byte(nil), k...))
+			return nil
+		})
+		if err != nil {
+			return 0, false, err
 		}
-		return meta.Put(keyOMSCount, u64(count))
-	})
+		for _, k := range doomed {
+			if err := tx.del(omsRunsB, k[8:]); err != nil {
+				return 0, false, err
+			}
+			if err := tx.del(omsRunsTimeB, k); err != nil {
+				return 0, false, err
+			}
+		}
+		count -= len(doomed)
+		return count, len(doomed) == most, tx.put(omsRunsMetaB, keyOMSCount, u64(count))
+	}
+	lim := s.kv.limits()
+	if lim == unlimited {
+		// bbolt: one transaction, which sees its own writes.
+		return s.kv.update(func(tx txn) error {
+			count, err := save(tx, runs)
+			if err != nil {
+				return err
+			}
+			_, _, err = retain(tx, count, -1)
+			return err
+		})
+	}
+	// A run costs a check and two writes (document, time entry), large
+	// documents their parts' cleanup too; the count one read and one write.
+	for _, c := range lim.chunks(len(runs), 4, 2, func(i int) int { return len(runs[i].Doc) + 2*len(runs[i].ID) + 32 }) {
+		err := s.kv.update(func(tx txn) error {
+			count, err := save(tx, runs[c[0]:c[1]])
+			if err != nil {
+				return err
+			}
+			return tx.put(omsRunsMetaB, keyOMSCount, u64(count))
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for more := true; more; {
+		err := s.kv.update(func(tx txn) error {
+			count, err := omsCount(tx)
+			if err != nil {
+				return err
+			}
+			_, more, err = retain(tx, count, (lim.ops-4)/3)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("oms run retention: %w", err)
+		}
+	}
+	return nil
+}
+
+func omsCount(r reader) (int, error) {
+	v, err := r.get(omsRunsMetaB, keyOMSCount)
+	return int(binary.BigEndian.Uint64(pad8(v))), err
 }
 
 // OMSRunDoc returns a stored run's document.
 func (s *Store) OMSRunDoc(id string) ([]byte, bool, error) {
 	var doc []byte
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket([]byte(bucketOMSRuns)).Get([]byte(id)); v != nil {
+	err := s.kv.view(func(r reader) error {
+		v, err := r.get(omsRunsB, []byte(id))
+		if v != nil {
 			doc = append([]byte(nil), v...)
 		}
-		return nil
+		return err
 	})
 	return doc, doc != nil, err
 }
@@ -94,9 +175,10 @@ func (s *Store) OMSRunDoc(id string) ([]byte, bool, error) {
 // OMSRunCount is how many runs are stored.
 func (s *Store) OMSRunCount() (int, error) {
 	var n int
-	err := s.db.View(func(tx *bolt.Tx) error {
-		n = int(binary.BigEndian.Uint64(pad8(tx.Bucket([]byte(bucketOMSRunsMeta)).Get(keyOMSCount))))
-		return nil
+	err := s.kv.view(func(r reader) error {
+		var err error
+		n, err = omsCount(r)
+		return err
 	})
 	return n, err
 }

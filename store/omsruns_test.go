@@ -2,17 +2,13 @@ package store
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 )
 
-func TestOMSRunsRetention(t *testing.T) {
-	st, err := Open(filepath.Join(t.TempDir(), "s.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+func TestOMSRunsRetention(t *testing.T) { forEachBackend(t, testOMSRunsRetention) }
+
+func testOMSRunsRetention(t *testing.T, st *Store) {
 	t0 := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 	run := func(i int) OMSRun {
 		return OMSRun{ID: fmt.Sprintf("R%02d", i), Start: t0.Add(time.Duration(i) * time.Hour), Doc: []byte(fmt.Sprintf(`{"n":%d}`, i))}

@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"sort"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Buckets of the extraction history.
 const (
 	bucketRuns     = "runs"      // run id → Run (ids sort by start time)
 	bucketRunsLast = "runs_last" // database\x00company\x00mode → run id
+)
+
+var (
+	runsB     = top(bucketRuns)
+	runsLastB = top(bucketRunsLast)
 )
 
 func init() { registerBuckets(bucketRuns, bucketRunsLast) }
@@ -60,11 +63,11 @@ func (s *Store) SaveRun(r Run) error {
 	if r.ID == "" {
 		return fmt.Errorf("save run: empty id")
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := putJSON(tx.Bucket([]byte(bucketRuns)), []byte(r.ID), r); err != nil {
+	return s.kv.update(func(tx txn) error {
+		if err := putJSON(tx, runsB, []byte(r.ID), r); err != nil {
 			return fmt.Errorf("save run %s: %w", r.ID, err)
 		}
-		return tx.Bucket([]byte(bucketRunsLast)).Put(lastKey(r.Database, r.Company, r.Mode), []byte(r.ID))
+		return tx.put(runsLastB, lastKey(r.Database, r.Company, r.Mode), []byte(r.ID))
 	})
 }
 
@@ -89,9 +92,9 @@ func (s *Store) Runs(f RunFilter) ([]Run, error) {
 		limit = 100
 	}
 	var out []Run
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket([]byte(bucketRuns)).Cursor()
-		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+	err := s.kv.view(func(rd reader) error {
+		out = out[:0]
+		return rd.scan(runsB, scanSpec{reverse: true}, func(k, v []byte) error {
 			var r Run
 			if err := jsonUnmarshal(v, &r); err != nil {
 				return fmt.Errorf("run %s: %w", k, err)
@@ -99,8 +102,11 @@ func (s *Store) Runs(f RunFilter) ([]Run, error) {
 			if f.match(&r) {
 				out = append(out, r)
 			}
-		}
-		return nil
+			if len(out) >= limit {
+				return errStop
+			}
+			return nil
+		})
 	})
 	return out, err
 }
@@ -109,9 +115,9 @@ func (s *Store) Runs(f RunFilter) ([]Run, error) {
 func (s *Store) Run(id string) (Run, bool, error) {
 	var r Run
 	var found bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.kv.view(func(rd reader) error {
 		var err error
-		found, err = getJSON(tx.Bucket([]byte(bucketRuns)), []byte(id), &r)
+		found, err = getJSON(rd, runsB, []byte(id), &r)
 		return err
 	})
 	return r, found, err
@@ -120,13 +126,20 @@ func (s *Store) Run(id string) (Run, bool, error) {
 // LastRuns returns the last run of every database/company/mode.
 func (s *Store) LastRuns() ([]Run, error) {
 	var out []Run
-	err := s.db.View(func(tx *bolt.Tx) error {
-		runs := tx.Bucket([]byte(bucketRuns))
-		return tx.Bucket([]byte(bucketRunsLast)).ForEach(func(k, id []byte) error {
+	err := s.kv.view(func(rd reader) error {
+		out = out[:0]
+		var ids [][]byte
+		if err := rd.scan(runsLastB, scanSpec{}, func(_, id []byte) error {
+			ids = append(ids, append([]byte(nil), id...))
+			return nil
+		}); err != nil {
+			return err
+		}
+		// A pruned run leaves no last entry worth showing.
+		return rd.getMany(runsB, ids, func(_ int, v []byte) error {
 			var r Run
-			found, err := getJSON(runs, id, &r)
-			if err != nil || !found {
-				return err // a pruned run leaves no last entry worth showing
+			if err := jsonUnmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode run: %w", err)
 			}
 			out = append(out, r)
 			return nil
@@ -149,66 +162,88 @@ func (s *Store) LastRuns() ([]Run, error) {
 // (0: no age limit), but never the last run of a database/company/mode.
 // It returns how many runs were removed.
 func (s *Store) PruneRuns(keep int, maxAge time.Duration, now time.Time) (int, error) {
-	removed := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		protected := map[string]bool{}
-		_ = tx.Bucket([]byte(bucketRunsLast)).ForEach(func(_, id []byte) error {
+	protected := map[string]bool{}
+	var doomed [][]byte
+	err := s.kv.view(func(rd reader) error {
+		if err := rd.scan(runsLastB, scanSpec{}, func(_, id []byte) error {
 			protected[string(id)] = true
 			return nil
-		})
-		runs := tx.Bucket([]byte(bucketRuns))
-		var doomed [][]byte
+		}); err != nil {
+			return err
+		}
 		n := 0
 		cutoff := now.Add(-maxAge).UTC().Format("20060102T150405.000000")
-		c := runs.Cursor()
-		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
+		return rd.scan(runsB, scanSpec{reverse: true, keysOnly: true}, func(k, _ []byte) error {
 			n++
 			old := maxAge > 0 && bytes.Compare(k[:min(len(k), len(cutoff))], []byte(cutoff)) < 0
 			if (n > keep || old) && !protected[string(k)] {
 				doomed = append(doomed, append([]byte(nil), k...))
 			}
-		}
-		for _, k := range doomed {
-			if err := runs.Delete(k); err != nil {
-				return err
-			}
-			removed++
-		}
-		return nil
+			return nil
+		})
 	})
-	return removed, err
+	if err != nil {
+		return 0, fmt.Errorf("prune runs: %w", err)
+	}
+	// Removing a run that is no longer the last of its key is safe in any
+	// order, so the deletions go in as many updates as the backend needs.
+	removed, err := s.deleteKeys(runsB, doomed)
+	if err != nil {
+		return removed, fmt.Errorf("prune runs: %w", err)
+	}
+	return removed, nil
+}
+
+// deleteKeys removes keys of b in updates that fit the backend.
+func (s *Store) deleteKeys(b bucket, keys [][]byte) (int, error) {
+	done := 0
+	for _, c := range s.kv.limits().chunks(len(keys), 1, 0, func(i int) int { return len(keys[i]) + 16 }) {
+		err := s.kv.update(func(tx txn) error {
+			for _, k := range keys[c[0]:c[1]] {
+				if err := tx.del(b, k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return done, err
+		}
+		done = c[1]
+	}
+	return done, nil
 }
 
 // DropRuns forgets the history of one database (all when empty), so the
 // next extraction is cold.
 func (s *Store) DropRuns(database string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range []string{bucketRuns, bucketRunsLast} {
-			b := tx.Bucket([]byte(name))
-			var doomed [][]byte
-			_ = b.ForEach(func(k, v []byte) error {
-				if database == "" {
-					doomed = append(doomed, append([]byte(nil), k...))
-					return nil
-				}
-				if name == bucketRunsLast {
-					if bytes.HasPrefix(k, []byte(database+"\x00")) {
-						doomed = append(doomed, append([]byte(nil), k...))
-					}
-					return nil
-				}
-				var r Run
-				if jsonUnmarshal(v, &r) == nil && r.Database == database {
-					doomed = append(doomed, append([]byte(nil), k...))
-				}
-				return nil
-			})
-			for _, k := range doomed {
-				if err := b.Delete(k); err != nil {
-					return err
-				}
+	if database == "" {
+		return s.kv.update(func(tx txn) error {
+			if err := tx.delPrefix(runsB, nil); err != nil {
+				return err
 			}
-		}
-		return nil
+			return tx.delPrefix(runsLastB, nil)
+		})
+	}
+	var doomed [][]byte
+	err := s.kv.view(func(rd reader) error {
+		doomed = doomed[:0]
+		return rd.scan(runsB, scanSpec{}, func(k, v []byte) error {
+			var r Run
+			if jsonUnmarshal(v, &r) == nil && r.Database == database {
+				doomed = append(doomed, append([]byte(nil), k...))
+			}
+			return nil
+		})
 	})
+	if err != nil {
+		return fmt.Errorf("drop runs of %s: %w", database, err)
+	}
+	if err := s.kv.update(func(tx txn) error { return tx.delPrefix(runsLastB, []byte(database+"\x00")) }); err != nil {
+		return fmt.Errorf("drop runs of %s: %w", database, err)
+	}
+	if _, err := s.deleteKeys(runsB, doomed); err != nil {
+		return fmt.Errorf("drop runs of %s: %w", database, err)
+	}
+	return nil
 }

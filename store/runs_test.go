@@ -1,24 +1,14 @@
 package store
 
 import (
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 )
 
-func openTemp(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "state.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func TestRunsHistoryAndLast(t *testing.T) { forEachBackend(t, testRunsHistoryAndLast) }
 
-func TestRunsHistoryAndLast(t *testing.T) {
-	s := openTemp(t)
+func testRunsHistoryAndLast(t *testing.T, s *Store) {
 	base := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	for i, tc := range []struct {
 		db, company string
@@ -57,8 +47,9 @@ func TestRunsHistoryAndLast(t *testing.T) {
 	}
 }
 
-func TestPruneRunsKeepsLastPerKey(t *testing.T) {
-	s := openTemp(t)
+func TestPruneRunsKeepsLastPerKey(t *testing.T) { forEachBackend(t, testPruneRunsKeepsLastPerKey) }
+
+func testPruneRunsKeepsLastPerKey(t *testing.T, s *Store) {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < 10; i++ {
 		start := base.Add(time.Duration(i) * time.Hour)
@@ -87,8 +78,9 @@ func TestPruneRunsKeepsLastPerKey(t *testing.T) {
 	}
 }
 
-func TestCacheRoundTripKeepsTypes(t *testing.T) {
-	s := openTemp(t)
+func TestCacheRoundTripKeepsTypes(t *testing.T) { forEachBackend(t, testCacheRoundTripKeepsTypes) }
+
+func testCacheRoundTripKeepsTypes(t *testing.T, s *Store) {
 	rec := map[string]any{"id": int64(7), "qty": float64(66), "ratio": 8.333333333333334, "name": "Chaise \"café\" & <co>",
 		"uom_id": []any{int64(1), "Units"}, "tag_ids": []any{}, "date": false, "tiny": 1e-05}
 	meta := CacheMeta{Database: "odoo17", Model: "product.product", Watermark: "2026-11-23 23:24:00"}

@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Buckets of the e-commerce shop sync.
@@ -18,6 +16,14 @@ const (
 	bucketShopTrades = "shop_trades" // shop\x00tid → TradeMapping
 	bucketShopStock  = "shop_stock"  // shop\x00location\x00product → StockSync
 	bucketShopPushes = "shop_pushes" // shop\x00location\x00product\x00time → StockPush
+)
+
+var (
+	shopsB      = top(bucketShops)
+	shopItemsB  = top(bucketShopItems)
+	shopTradesB = top(bucketShopTrades)
+	shopStockB  = top(bucketShopStock)
+	shopPushesB = top(bucketShopPushes)
 )
 
 func init() {
@@ -159,16 +165,17 @@ func (s *Store) saveShop(sh Shop, now time.Time, create bool) error {
 		// into another shop's records.
 		return fmt.Errorf("save shop %q: the name contains a NUL byte", sh.Name)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bucketShops))
+	in := sh
+	return s.kv.update(func(tx txn) error {
+		sh := in // the update may run again
 		var old Shop
-		found, err := getJSON(b, []byte(sh.Name), &old)
+		found, err := getJSON(tx, shopsB, []byte(sh.Name), &old)
 		if err != nil {
 			return fmt.Errorf("save shop %s: %w", sh.Name, err)
 		}
 		if !found {
 			sh.Created, sh.Updated = now, now
-			return putJSON(b, []byte(sh.Name), sh)
+			return putJSON(tx, shopsB, []byte(sh.Name), sh)
 		}
 		switch {
 		case create:
@@ -195,7 +202,7 @@ func (s *Store) saveShop(sh Shop, now time.Time, create bool) error {
 			*sec.cur = sec.old
 		}
 		sh.Created, sh.Updated = old.Created, now
-		return putJSON(b, []byte(sh.Name), sh)
+		return putJSON(tx, shopsB, []byte(sh.Name), sh)
 	})
 }
 
@@ -206,10 +213,10 @@ func (s *Store) AdoptShops(db string) ([]string, error) {
 		return nil, fmt.Errorf("adopt shops: empty database")
 	}
 	var adopted []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bucketShops))
+	err := s.kv.update(func(tx txn) error {
+		adopted = adopted[:0]
 		var orphans []Shop
-		err := b.ForEach(func(k, v []byte) error {
+		err := tx.scan(shopsB, scanSpec{}, func(k, v []byte) error {
 			var sh Shop
 			if err := jsonUnmarshal(v, &sh); err != nil {
 				return fmt.Errorf("decode shop %s: %w", k, err)
@@ -222,9 +229,9 @@ func (s *Store) AdoptShops(db string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		for _, sh := range orphans { // not inside ForEach: bbolt forbids changing a bucket it iterates
+		for _, sh := range orphans { // not inside the scan: bbolt forbids changing a bucket it iterates
 			sh.Database = db
-			if err := putJSON(b, []byte(sh.Name), sh); err != nil {
+			if err := putJSON(tx, shopsB, []byte(sh.Name), sh); err != nil {
 				return err
 			}
 			adopted = append(adopted, sh.Name)
@@ -240,8 +247,8 @@ func (s *Store) AdoptShops(db string) ([]string, error) {
 // Shop returns a shop with its secrets.
 func (s *Store) Shop(name string) (Shop, error) {
 	var sh Shop
-	err := s.db.View(func(tx *bolt.Tx) error {
-		found, err := getJSON(tx.Bucket([]byte(bucketShops)), []byte(name), &sh)
+	err := s.kv.view(func(r reader) error {
+		found, err := getJSON(r, shopsB, []byte(name), &sh)
 		if err != nil {
 			return err
 		}
@@ -259,8 +266,9 @@ func (s *Store) Shop(name string) (Shop, error) {
 // Shops lists every shop (with secrets) by name.
 func (s *Store) Shops() ([]Shop, error) {
 	var out []Shop
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(bucketShops)).ForEach(func(k, v []byte) error {
+	err := s.kv.view(func(r reader) error {
+		out = out[:0]
+		return r.scan(shopsB, scanSpec{}, func(k, v []byte) error {
 			var sh Shop
 			if err := jsonUnmarshal(v, &sh); err != nil {
 				return fmt.Errorf("decode shop %s: %w", k, err)
@@ -281,26 +289,22 @@ func (s *Store) DeleteShop(name string) error { return s.deleteShop(name, nil) }
 func (s *Store) DeleteShopOf(db, name string) error { return s.deleteShop(name, &db) }
 
 func (s *Store) deleteShop(name string, db *string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bucketShops))
+	return s.kv.update(func(tx txn) error {
 		var sh Shop
-		found, err := getJSON(b, []byte(name), &sh)
+		found, err := getJSON(tx, shopsB, []byte(name), &sh)
 		if err != nil {
 			return fmt.Errorf("delete shop %q: %w", name, err)
 		}
 		if !found || (db != nil && sh.Database != *db) {
 			return fmt.Errorf("delete shop %q: %w", name, ErrNotFound)
 		}
-		if err := b.Delete([]byte(name)); err != nil {
+		if err := tx.del(shopsB, []byte(name)); err != nil {
 			return err
 		}
 		prefix := append([]byte(name), 0)
-		for _, bn := range []string{bucketShopItems, bucketShopTrades, bucketShopStock, bucketShopPushes} {
-			c := tx.Bucket([]byte(bn)).Cursor()
-			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
-				if err := c.Delete(); err != nil {
-					return fmt.Errorf("delete shop %q from %s: %w", name, bn, err)
-				}
+		for _, b := range []bucket{shopItemsB, shopTradesB, shopStockB, shopPushesB} {
+			if err := tx.delPrefix(b, prefix); err != nil {
+				return fmt.Errorf("delete shop %q from %s: %w", name, b[0], err)
 			}
 		}
 		return nil
@@ -309,8 +313,8 @@ func (s *Store) deleteShop(name string, db *string) error {
 
 // PutItemMapping records where an item/SKU went in Odoo.
 func (s *Store) PutItemMapping(m ItemMapping) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		return putJSON(tx.Bucket([]byte(bucketShopItems)), key(m.Shop, m.ItemID, m.SKUID), m)
+	return s.kv.update(func(tx txn) error {
+		return putJSON(tx, shopItemsB, key(m.Shop, m.ItemID, m.SKUID), m)
 	})
 }
 
@@ -318,9 +322,9 @@ func (s *Store) PutItemMapping(m ItemMapping) error {
 func (s *Store) ItemMapping(shop, item, sku string) (ItemMapping, bool, error) {
 	var m ItemMapping
 	var found bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.kv.view(func(r reader) error {
 		var err error
-		found, err = getJSON(tx.Bucket([]byte(bucketShopItems)), key(shop, item, sku), &m)
+		found, err = getJSON(r, shopItemsB, key(shop, item, sku), &m)
 		return err
 	})
 	return m, found, err
@@ -340,16 +344,15 @@ func (s *Store) ItemMappings(shop string) ([]ItemMapping, error) {
 	return out, err
 }
 
-func (s *Store) scan(bucket, shop string, fn func(v []byte) error) error {
+func (s *Store) scan(bucketName, shop string, fn func(v []byte) error) error {
 	prefix := append([]byte(shop), 0)
-	return s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket([]byte(bucket)).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	return s.kv.view(func(r reader) error {
+		return r.scan(top(bucketName), scanSpec{prefix: prefix}, func(k, v []byte) error {
 			if err := fn(v); err != nil {
-				return fmt.Errorf("decode %s %q: %w", bucket, k, err)
+				return fmt.Errorf("decode %s %q: %w", bucketName, k, err)
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 }
 
@@ -360,15 +363,15 @@ func (s *Store) scan(bucket, shop string, fn func(v []byte) error) error {
 func (s *Store) ReserveTrade(shop, tid, name string, now time.Time) (TradeMapping, bool, error) {
 	var m TradeMapping
 	var fresh bool
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bucketShopTrades))
-		found, err := getJSON(b, key(shop, tid), &m)
+	err := s.kv.update(func(tx txn) error {
+		m, fresh = TradeMapping{}, false
+		found, err := getJSON(tx, shopTradesB, key(shop, tid), &m)
 		if err != nil || found {
 			return err
 		}
 		m = TradeMapping{Shop: shop, TradeID: tid, Name: name, Reserved: now}
 		fresh = true
-		return putJSON(b, key(shop, tid), m)
+		return putJSON(tx, shopTradesB, key(shop, tid), m)
 	})
 	if err != nil {
 		return TradeMapping{}, false, fmt.Errorf("reserve trade %s/%s: %w", shop, tid, err)
@@ -378,10 +381,9 @@ func (s *Store) ReserveTrade(shop, tid, name string, now time.Time) (TradeMappin
 
 // CompleteTrade records the sales order created for a reserved trade.
 func (s *Store) CompleteTrade(shop, tid string, order int) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bucketShopTrades))
+	return s.kv.update(func(tx txn) error {
 		var m TradeMapping
-		found, err := getJSON(b, key(shop, tid), &m)
+		found, err := getJSON(tx, shopTradesB, key(shop, tid), &m)
 		if err != nil {
 			return err
 		}
@@ -389,7 +391,7 @@ func (s *Store) CompleteTrade(shop, tid string, order int) error {
 			return fmt.Errorf("complete trade %s/%s: %w", shop, tid, ErrNotFound)
 		}
 		m.Order, m.Done = order, true
-		return putJSON(b, key(shop, tid), m)
+		return putJSON(tx, shopTradesB, key(shop, tid), m)
 	})
 }
 
@@ -397,9 +399,9 @@ func (s *Store) CompleteTrade(shop, tid string, order int) error {
 func (s *Store) Trade(shop, tid string) (TradeMapping, bool, error) {
 	var m TradeMapping
 	var found bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.kv.view(func(r reader) error {
 		var err error
-		found, err = getJSON(tx.Bucket([]byte(bucketShopTrades)), key(shop, tid), &m)
+		found, err = getJSON(r, shopTradesB, key(shop, tid), &m)
 		return err
 	})
 	return m, found, err
@@ -425,8 +427,8 @@ func stockKey(shop string, location, product int) []byte {
 
 // PutStockSync creates or replaces a stock-sync record.
 func (s *Store) PutStockSync(r StockSync) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		return putJSON(tx.Bucket([]byte(bucketShopStock)), stockKey(r.Shop, r.Location, r.Product), r)
+	return s.kv.update(func(tx txn) error {
+		return putJSON(tx, shopStockB, stockKey(r.Shop, r.Location, r.Product), r)
 	})
 }
 
@@ -448,11 +450,10 @@ func (s *Store) StockSyncs(shop string) ([]StockSync, error) {
 // transaction: on success the pushed quantity becomes the last one, on
 // failure the record stays pending so the next run retries it.
 func (s *Store) RecordPush(p StockPush) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		sb := tx.Bucket([]byte(bucketShopStock))
+	return s.kv.update(func(tx txn) error {
 		k := stockKey(p.Shop, p.Location, p.Product)
 		var r StockSync
-		found, err := getJSON(sb, k, &r)
+		found, err := getJSON(tx, shopStockB, k, &r)
 		if err != nil {
 			return err
 		}
@@ -464,12 +465,12 @@ func (s *Store) RecordPush(p StockPush) error {
 		} else {
 			r.Pending, r.LastError = true, p.Error
 		}
-		if err := putJSON(sb, k, r); err != nil {
+		if err := putJSON(tx, shopStockB, k, r); err != nil {
 			return err
 		}
-		pk := append(k, 0)
+		pk := append(append([]byte(nil), k...), 0)
 		pk = append(pk, []byte(p.Time.UTC().Format("20060102T150405.000000000"))...)
-		return putJSON(tx.Bucket([]byte(bucketShopPushes)), pk, p)
+		return putJSON(tx, shopPushesB, pk, p)
 	})
 }
 

@@ -2,24 +2,14 @@ package store
 
 import (
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 )
 
-func openShops(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "state.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func TestShopSecretsKeptOnUpdate(t *testing.T) { forEachBackend(t, testShopSecretsKeptOnUpdate) }
 
-func TestShopSecretsKeptOnUpdate(t *testing.T) {
-	s := openShops(t)
+func testShopSecretsKeptOnUpdate(t *testing.T, s *Store) {
 	now := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
 	if err := s.SaveShop(Shop{Name: "tb", AppKey: "k", AppSecret: "sec", SessionKey: "sess", OrderPrefix: "TB"}, now); err != nil {
 		t.Fatal(err)
@@ -48,17 +38,26 @@ func TestShopSecretsKeptOnUpdate(t *testing.T) {
 	}
 }
 
+// A trade is claimed once, however many imports try at once: goroutines of
+// one process, or two replicas sharing etcd (see replicas).
 func TestReserveTradeOnce(t *testing.T) {
-	s := openShops(t)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testReserveTradeOnce(t, b) })
+	}
+}
+
+func testReserveTradeOnce(t *testing.T, b backendCase) {
+	s, other := replicas(t, b)
 	now := time.Now()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	fresh := 0
 	for i := 0; i < 8; i++ {
+		st := []*Store{s, other}[i%2]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, ok, err := s.ReserveTrade("tb", "1001", "TB1001", now)
+			_, ok, err := st.ReserveTrade("tb", "1001", "TB1001", now)
 			if err != nil {
 				t.Error(err)
 			}
@@ -82,8 +81,9 @@ func TestReserveTradeOnce(t *testing.T) {
 	}
 }
 
-func TestRecordPush(t *testing.T) {
-	s := openShops(t)
+func TestRecordPush(t *testing.T) { forEachBackend(t, testRecordPush) }
+
+func testRecordPush(t *testing.T, s *Store) {
 	if err := s.PutStockSync(StockSync{Shop: "tb", Location: 8, Product: 5, ItemID: "1", Sync: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -119,8 +119,9 @@ func TestRecordPush(t *testing.T) {
 // database, creates of a taken name and moves to another platform or API
 // URL without the secrets are refused in the transaction that would write;
 // shops saved before owners existed are adopted in one go.
-func TestShopOwnership(t *testing.T) {
-	s := openShops(t)
+func TestShopOwnership(t *testing.T) { forEachBackend(t, testShopOwnership) }
+
+func testShopOwnership(t *testing.T, s *Store) {
 	now := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
 	base := Shop{Name: "tb", Database: "a", Platform: "taobao", APIURL: "https://gw.example/router", AppKey: "k", AppSecret: "sec", SessionKey: "sess"}
 	if err := s.CreateShop(base, now); err != nil {

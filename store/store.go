@@ -1,16 +1,20 @@
-// Package store keeps plangate's state in one bbolt file: extraction runs
-// and the incremental-extraction cache, the journal of imported plans, shop
+// Package store keeps plangate's state: extraction runs and the
+// incremental-extraction cache, the journal of imported plans, shop
 // configuration and stock-sync records, and order-sourcing runs. Each
-// concern lives in its own file and its own top-level bucket.
+// concern lives in its own file and its own top-level bucket, written once
+// against a small key-value layer (kv.go) with two backends: one bbolt
+// file, the embedded default, or etcd, shared by several replicas.
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +23,7 @@ import (
 )
 
 // SchemaVersion is the layout version this build writes. Open migrates
-// older files forward and refuses newer ones.
+// older state forward and refuses newer.
 const SchemaVersion = 1
 
 var (
@@ -29,31 +33,41 @@ var (
 	appName    = []byte("plangate")
 )
 
+var metaBucket = top(string(bucketMeta))
+
 // ErrLocked is returned when another process holds the file.
 var ErrLocked = errors.New("store: file is locked by another process")
 
-// ErrForeign is returned for a file that is not a plangate store.
+// ErrForeign is returned for a file (or etcd prefix) that is not a plangate store.
 var ErrForeign = errors.New("store: not a plangate state file")
 
-// Store is an open state file. It is safe for concurrent use.
+// ErrUnavailable marks errors of a store that cannot be reached (etcd
+// down, partitioned or too slow): the request may succeed later.
+var ErrUnavailable = errors.New("state store unavailable")
+
+// Store is an open state store. It is safe for concurrent use.
 type Store struct {
-	db   *bolt.DB
-	path string
+	kv   backend
+	path string   // the file, or the etcd location (without credentials)
+	db   *bolt.DB // the bbolt backend's file; nil on etcd
 }
 
-// Options tune Open.
+// Options tune Open and OpenLocation.
 type Options struct {
 	// Timeout bounds the wait for the file lock (0: 2 s), so a second
 	// process gets ErrLocked instead of hanging.
 	Timeout time.Duration
 	// ReadOnly opens without write access (e.g. for `plangate state`).
 	ReadOnly bool
+	// Etcd completes an etcd:// location: credentials, TLS files, time
+	// limits (see EtcdConfig). Endpoints and prefix in the URL win.
+	Etcd EtcdConfig
 }
 
-// migration upgrades a file from version From to From+1 inside one transaction.
+// migration upgrades state from version From to From+1 inside one update.
 type migration struct {
 	From  int
-	Apply func(tx *bolt.Tx) error
+	Apply func(tx txn) error
 }
 
 var (
@@ -61,6 +75,11 @@ var (
 	migrations   []migration
 	// buckets every feature registers; created on open.
 	registeredBuckets [][]byte
+	// nestedBuckets hold nested buckets only (one per cached query, per plan).
+	nestedBuckets = map[string]bool{}
+	// largeBuckets may hold values past etcd's request limit (run
+	// documents, plan replies), which the etcd backend stores in parts.
+	largeBuckets = map[string]bool{}
 )
 
 // registerBuckets is called from each concern's init to have its buckets created.
@@ -72,7 +91,48 @@ func registerBuckets(names ...string) {
 	}
 }
 
-// Open opens (creating if needed) the state file at path.
+// registerNested marks buckets whose entries are nested buckets.
+func registerNested(names ...string) {
+	migrationsMu.Lock()
+	defer migrationsMu.Unlock()
+	for _, n := range names {
+		nestedBuckets[n] = true
+	}
+}
+
+// registerLarge marks buckets whose values may be large.
+func registerLarge(names ...string) {
+	migrationsMu.Lock()
+	defer migrationsMu.Unlock()
+	for _, n := range names {
+		largeBuckets[n] = true
+	}
+}
+
+// IsEtcd reports whether loc names an etcd store (etcd://, etcds://, or
+// "etcd" for the endpoints of the configuration) rather than a file.
+func IsEtcd(loc string) bool {
+	return loc == "etcd" || strings.HasPrefix(loc, "etcd://") || strings.HasPrefix(loc, "etcds://")
+}
+
+// OpenLocation opens the store at loc: an etcd location (see IsEtcd and
+// ParseEtcdURL) or else the path of a bbolt file. ctx bounds connecting.
+func OpenLocation(ctx context.Context, loc string, o Options) (*Store, error) {
+	if !IsEtcd(loc) {
+		return Open(loc, o)
+	}
+	cfg := o.Etcd
+	if loc != "etcd" {
+		u, err := ParseEtcdURL(loc)
+		if err != nil {
+			return nil, err
+		}
+		cfg = cfg.merge(u)
+	}
+	return OpenEtcd(ctx, cfg, o.ReadOnly)
+}
+
+// Open opens (creating if needed) the bbolt state file at path.
 func Open(path string, o Options) (*Store, error) {
 	timeout := o.Timeout
 	if timeout == 0 {
@@ -88,7 +148,7 @@ func Open(path string, o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path}
+	s := &Store{kv: &boltKV{db: db}, path: path, db: db}
 	if o.ReadOnly {
 		if err := s.checkVersion(); err != nil {
 			db.Close()
@@ -96,7 +156,30 @@ func Open(path string, o Options) (*Store, error) {
 		}
 		return s, nil
 	}
-	if err := s.prepare(); err != nil {
+	// A file with buckets but no meta is someone else's; a new one gets
+	// every registered bucket.
+	err = db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			foreign := false
+			_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error { foreign = true; return nil })
+			if foreign {
+				return fmt.Errorf("%s: %w", path, ErrForeign)
+			}
+		}
+		migrationsMu.Lock()
+		bs := append([][]byte{bucketMeta}, registeredBuckets...)
+		migrationsMu.Unlock()
+		for _, b := range bs {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = s.prepare()
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -104,50 +187,51 @@ func Open(path string, o Options) (*Store, error) {
 }
 
 func (s *Store) checkVersion() error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		if m == nil || string(m.Get(keyApp)) != string(appName) {
+	return s.kv.view(func(r reader) error {
+		app, err := r.get(metaBucket, keyApp)
+		if err != nil {
+			return err
+		}
+		if string(app) != string(appName) {
 			return fmt.Errorf("%s: %w", s.path, ErrForeign)
 		}
-		v := int(binary.BigEndian.Uint64(pad8(m.Get(keySchema))))
-		if v > SchemaVersion {
-			return fmt.Errorf("%s: schema version %d is newer than this build's %d", s.path, v, SchemaVersion)
+		v, err := r.get(metaBucket, keySchema)
+		if err != nil {
+			return err
+		}
+		if n := int(binary.BigEndian.Uint64(pad8(v))); n > SchemaVersion {
+			return fmt.Errorf("%s: schema version %d is newer than this build's %d", s.path, n, SchemaVersion)
 		}
 		return nil
 	})
 }
 
-// prepare stamps a new file, checks a known one and runs migrations.
+// prepare stamps new state, checks known state and runs migrations.
 func (s *Store) prepare() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		if m == nil {
-			// A file with other buckets but no meta is someone else's.
-			foreign := false
-			_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error { foreign = true; return nil })
-			if foreign {
-				return fmt.Errorf("%s: %w", s.path, ErrForeign)
-			}
-			var err error
-			if m, err = tx.CreateBucket(bucketMeta); err != nil {
+	return s.kv.update(func(tx txn) error {
+		app, err := tx.get(metaBucket, keyApp)
+		if err != nil {
+			return err
+		}
+		raw, err := tx.get(metaBucket, keySchema)
+		if err != nil {
+			return err
+		}
+		v := int(binary.BigEndian.Uint64(pad8(raw)))
+		switch {
+		case app == nil && raw == nil:
+			if err := tx.put(metaBucket, keyApp, appName); err != nil {
 				return err
 			}
-			if err := m.Put(keyApp, appName); err != nil {
-				return err
-			}
-			if err := m.Put(keySchema, u64(SchemaVersion)); err != nil {
-				return err
-			}
-		} else if string(m.Get(keyApp)) != string(appName) {
+			v = SchemaVersion
+		case string(app) != string(appName):
 			return fmt.Errorf("%s: %w", s.path, ErrForeign)
 		}
-		v := int(binary.BigEndian.Uint64(pad8(m.Get(keySchema))))
 		if v > SchemaVersion {
 			return fmt.Errorf("%s: schema version %d is newer than this build's %d", s.path, v, SchemaVersion)
 		}
 		migrationsMu.Lock()
 		ms := append([]migration(nil), migrations...)
-		bs := append([][]byte(nil), registeredBuckets...)
 		migrationsMu.Unlock()
 		sort.Slice(ms, func(i, j int) bool { return ms[i].From < ms[j].From })
 		for _, mg := range ms {
@@ -161,29 +245,40 @@ func (s *Store) prepare() error {
 		if v != SchemaVersion {
 			return fmt.Errorf("no migration from schema %d to %d", v, SchemaVersion)
 		}
-		if err := m.Put(keySchema, u64(v)); err != nil {
-			return err
-		}
-		for _, b := range bs {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return fmt.Errorf("create bucket %s: %w", b, err)
-			}
+		if raw == nil || int(binary.BigEndian.Uint64(pad8(raw))) != v {
+			return tx.put(metaBucket, keySchema, u64(v))
 		}
 		return nil
 	})
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the file or the etcd connection (releasing its locks).
+func (s *Store) Close() error { return s.kv.close() }
 
-// Path is the file's path.
+// Path is the file's path, or the etcd location.
 func (s *Store) Path() string { return s.path }
 
-// DB exposes the bbolt handle to the store's own files and tests.
+// Backend is "bbolt" or "etcd".
+func (s *Store) Backend() string {
+	if s.db != nil {
+		return "bbolt"
+	}
+	return "etcd"
+}
+
+// Ping checks that the store answers: always for a file; for etcd, a
+// read that needs a quorum, within the request timeout.
+func (s *Store) Ping(ctx context.Context) error { return s.kv.ping(ctx) }
+
+// DB exposes the bbolt handle to the store's own files and tests (nil on etcd).
 func (s *Store) DB() *bolt.DB { return s.db }
 
-// Compact rewrites the file into dst without free pages (bbolt never shrinks in place).
+// Compact rewrites the file into dst without free pages (bbolt never
+// shrinks in place). etcd compacts and defragments on its own terms.
 func (s *Store) Compact(dst string) error {
+	if s.db == nil {
+		return fmt.Errorf("compact %s: etcd is compacted by the cluster (--auto-compaction-retention, etcdctl defrag)", s.path)
+	}
 	out, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		return fmt.Errorf("compact: open %s: %w", dst, err)
@@ -224,20 +319,20 @@ func CompactFile(path string) (before, after int64, err error) {
 }
 
 // putJSON and getJSON are the one encoding every concern uses for values.
-func putJSON(b *bolt.Bucket, key []byte, v any) error {
+func putJSON(tx txn, b bucket, key []byte, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", key, err)
 	}
-	return b.Put(key, data)
+	return tx.put(b, key, data)
 }
 
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
-func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {
-	data := b.Get(key)
-	if data == nil {
-		return false, nil
+func getJSON(r reader, b bucket, key []byte, v any) (bool, error) {
+	data, err := r.get(b, key)
+	if err != nil || data == nil {
+		return false, err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return true, fmt.Errorf("decode %s: %w", key, err)

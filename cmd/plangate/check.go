@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/plangate/plangate/mappers/odoo"
+	"github.com/plangate/plangate/store"
 )
 
 func init() {
@@ -75,6 +76,7 @@ func runCheck(ctx context.Context, env *cliEnv, args []string) error {
 		source = p
 	}
 	checkConfig(r, cfg, source, env.getenv)
+	checkEtcd(ctx, r, cfg)
 	checkOdoo(ctx, r, cfg)
 	if r.failed > 0 {
 		fmt.Fprintf(env.stdout, "%d of %d checks failed, %d warning%s\n", r.failed, r.total, r.warned, plural(r.warned, "", "s"))
@@ -82,6 +84,31 @@ func runCheck(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "all %d checks passed, %d warning%s\n", r.total, r.warned, plural(r.warned, "", "s"))
 	return nil
+}
+
+// checkEtcd reaches an etcd store (read-only: nothing is stamped) and
+// checks the prefix holds plangate's state or nothing.
+func checkEtcd(ctx context.Context, r *checkReport, cfg *Config) {
+	if !store.IsEtcd(cfg.Store) {
+		return
+	}
+	st, err := openStore(ctx, cfg, true)
+	switch {
+	case err == nil:
+		st.Close()
+		r.ok("etcd", "%s answers and holds plangate's state", storeLocation(cfg))
+	case errors.Is(err, store.ErrForeign):
+		r.warn("etcd", "%s answers, but holds no plangate state yet: serve stamps an empty prefix and refuses one with other data", storeLocation(cfg))
+	default:
+		r.fail("etcd", "%s: %v", storeLocation(cfg), err)
+	}
+}
+
+func storeLocation(cfg *Config) string {
+	if cfg.Store == "etcd" {
+		return cfg.Etcd.Location()
+	}
+	return cfg.Store
 }
 
 // checkConfig validates what loadConfig cannot: values that parse but make
@@ -138,7 +165,9 @@ func checkConfig(r *checkReport, cfg *Config, source string, getenv func(string)
 			notes = append(notes, "state file "+p+" (the default)")
 		}
 	default:
-		notes = append(notes, "state file "+cfg.Store)
+		if !store.IsEtcd(cfg.Store) {
+			notes = append(notes, "state file "+cfg.Store)
+		}
 	}
 	if len(problems) > 0 {
 		r.fail("config", "%s: %s", source, strings.Join(problems, "; "))

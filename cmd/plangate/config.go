@@ -16,6 +16,7 @@ import (
 	"github.com/plangate/plangate/gateway"
 	"github.com/plangate/plangate/mappers/export"
 	"github.com/plangate/plangate/mappers/oms"
+	"github.com/plangate/plangate/store"
 )
 
 // Config is the whole configuration. The YAML file uses these keys; every
@@ -23,8 +24,11 @@ import (
 type Config struct {
 	Listen string `yaml:"listen"` // serve/demo address
 	Now    string `yaml:"now"`    // fixed clock YYYY-MM-DDTHH:MM:SS (UTC), for reproducible documents
-	Store  string `yaml:"store"`  // bbolt state file; empty: the command's default (see storePath); "none": no state
-	Log    struct {
+	Store  string `yaml:"store"`  // bbolt state file or etcd://host:port,…/prefix ("etcd": the etcd block's endpoints); empty: the command's default (see storePath); "none": no state
+	// Etcd completes an etcd store: endpoints (for store: etcd), prefix,
+	// user, TLS files, time limits; the password is PLANGATE_ETCD_PASSWORD.
+	Etcd store.EtcdConfig `yaml:"etcd"`
+	Log  struct {
 		Format string `yaml:"format"` // text or json
 		Level  string `yaml:"level"`  // debug, info, warn, error
 	} `yaml:"log"`
@@ -186,7 +190,7 @@ func exportOptions(c *Config) []option {
 		{"user", "odoo.user", "Odoo login", &c.Odoo.User},
 		{"password", "odoo.password", "Odoo password (prefer the environment variable: flags show in the process list)", &c.Odoo.Password},
 		{"o", "export.output", "write the document to this file instead of stdout", &c.Export.Output},
-		{"store", "store", "bbolt state file: record the run and serve cacheable sections incrementally; empty or none: no state", &c.Store},
+		{"store", "store", "state store (bbolt file or etcd://...): record the run and serve cacheable sections incrementally; empty or none: no state", &c.Store},
 		{"refresh", "export.refresh", "ignore the cache: read everything from Odoo (a cold run) and refill it", &c.Export.Refresh},
 		{"now", "now", "fix the clock (YYYY-MM-DDTHH:MM:SS, UTC) for reproducible documents", &c.Now},
 	}
@@ -239,9 +243,15 @@ func loadConfig(env *cliEnv, name string, args []string, groups ...func(*Config)
 			}
 		}
 	}
-	// The one secret with its own conventional variable.
+	// The secrets with their own conventional variables.
 	if v := env.getenv(envOdooPassword); v != "" {
 		cfg.Odoo.Password = v
+	}
+	if v := env.getenv("PLANGATE_ETCD_PASSWORD"); v != "" {
+		cfg.Etcd.Password = v
+	}
+	if v := env.getenv("PLANGATE_ETCD_PASSWORD"); v != "" {
+		cfg.Etcd.Password = v
 	}
 	fs := flag.NewFlagSet("plangate "+name, flag.ContinueOnError)
 	// Mistakes and help are printed by run and printUsage, not by the flag package.

@@ -55,9 +55,9 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 	x := newExporter(cfg, sess, log)
 	var st *store.Store
 	if cfg.Store != "" && cfg.Store != storeNone {
-		st, err = store.Open(cfg.Store, store.Options{})
+		st, err = openStore(ctx, cfg, false)
 		if err != nil {
-			log.Error("state file unusable; exporting without cache", "path", cfg.Store, "err", err)
+			log.Error("state store unusable; exporting without cache", "store", cfg.Store, "err", err)
 		} else {
 			defer st.Close()
 			x.Cache, x.CacheMargin, x.Refresh = st, cfg.Export.CacheMargin, cfg.Export.Refresh

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plangate/plangate/fixtures/etcdtest"
 	"github.com/plangate/plangate/mappers/oms"
 	"github.com/plangate/plangate/store"
 )
@@ -44,7 +45,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	etcdtest.Main(m) // the tests, then the embedded etcd some of them share stops
 }
 
 // profile starts a CPU profile in dir; the function it returns stops it

@@ -65,7 +65,7 @@ func newTransport(cfg *Config) (odoo.Transport, error) {
 
 // gatewayServer builds the gateway from the configuration, with the state
 // file cfg.Store ("": none); the caller closes the store.
-func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store, error) {
+func gatewayServer(ctx context.Context, cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store, error) {
 	t, err := newTransport(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -76,16 +76,17 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 	}
 	var st *store.Store
 	if cfg.Store != "" {
-		// Serving without the state file would silently give up the plan
-		// journal (a repost would write again): refuse to start instead.
-		st, err = store.Open(cfg.Store, store.Options{})
+		// Serving without the state store would silently give up the plan
+		// journal (a repost would write again) and, for replicas, their
+		// coordination: refuse to start instead.
+		st, err = openStore(ctx, cfg, false)
 		if errors.Is(err, store.ErrLocked) {
 			return nil, nil, fmt.Errorf("state file %s is in use by another plangate (give another --store, or --store none): %w", cfg.Store, err)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("state file: %w (give another --store, or --store none to keep no state)", err)
 		}
-		log.Info("state file", "path", cfg.Store)
+		log.Info("state store", "store", st.Path(), "backend", st.Backend())
 	} else {
 		log.Warn("no state file (--store none): no plan journal, a reposted plan is written to Odoo again; no shops")
 	}
@@ -126,7 +127,7 @@ func loginCacheTTL(d time.Duration) time.Duration {
 // gracefully: running requests get the shutdown timeout to finish.
 // announce, when set, is called with the base URL once listening.
 func serveGateway(ctx context.Context, env *cliEnv, cfg *Config, log *slog.Logger, announce func(baseURL string)) error {
-	srv, st, err := gatewayServer(cfg, log)
+	srv, st, err := gatewayServer(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ type shopFlags struct {
 func shopOptions(sf *shopFlags) func(c *Config) []option {
 	return func(c *Config) []option {
 		return []option{
-			{"store", "store", "bbolt state file holding the shops; empty: the one `plangate serve` uses by default", &c.Store},
+			{"store", "store", "state store holding the shops: a bbolt file or etcd://...; empty: the file `plangate serve` uses by default", &c.Store},
 			{"user", "odoo.user", "Odoo login", &c.Odoo.User},
 			{"password", "odoo.password", "Odoo password (prefer the environment variable: flags show in the process list)", &c.Odoo.Password},
 			{"name", "-", "shop name (or NAME after the ACTION)", &sf.Name},
@@ -113,7 +113,7 @@ func runShop(ctx context.Context, env *cliEnv, args []string) error {
 	if cfg.Store, err = storePath(env, cfg.Store); err != nil {
 		return err
 	}
-	st, err := store.Open(cfg.Store, store.Options{})
+	st, err := openStore(ctx, cfg, false)
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("state file %s is held by a running gateway: use its HTTP API (/shops…), or stop it first: %w", cfg.Store, err)
 	}

@@ -33,7 +33,7 @@ func runState(ctx context.Context, env *cliEnv, args []string) error {
 	var sf stateFlags
 	extra := func(c *Config) []option {
 		return []option{
-			{"store", "store", "bbolt state file", &c.Store},
+			{"store", "store", "state store: a bbolt file or etcd://host:2379,.../prefix", &c.Store},
 			{"database", "odoo.database", "only this database", &c.Odoo.Database},
 		}
 	}
@@ -43,7 +43,10 @@ func runState(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	_ = fs
 	if cfg.Store == "" {
-		return fmt.Errorf("state: no state file: give --store FILE (or PLANGATE_STORE)")
+		return fmt.Errorf("state: no state store: give --store FILE or etcd://... (or PLANGATE_STORE)")
+	}
+	if sf.compact && store.IsEtcd(cfg.Store) {
+		return fmt.Errorf("state --compact: etcd compacts and defragments on its own (--auto-compaction-retention, etcdctl defrag)")
 	}
 	if sf.compact {
 		before, after, err := store.CompactFile(cfg.Store)
@@ -53,7 +56,7 @@ func runState(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintf(env.stdout, "compacted %s: %d → %d bytes\n", cfg.Store, before, after)
 		return nil
 	}
-	st, err := store.Open(cfg.Store, store.Options{})
+	st, err := openStore(ctx, cfg, false)
 	if err != nil {
 		return err
 	}

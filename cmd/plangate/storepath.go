@@ -58,6 +58,6 @@ func storePath(env *cliEnv, store string) (string, error) {
 }
 
 // storeHelp describes --store for the commands that keep state by default.
-const storeHelp = "bbolt state file (extraction state, plan journal, shops, OMS runs)\n" +
+const storeHelp = "state store (extraction state, plan journal, shops, OMS runs): a bbolt file, or etcd://host:2379,.../prefix shared by replicas\n" +
 	"empty: $XDG_STATE_HOME/plangate/state.db or ~/.local/state/plangate/state.db (demo: a temporary file)\n" +
 	"none: keep no state (a reposted plan is then written again)"

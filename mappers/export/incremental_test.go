@@ -96,12 +96,18 @@ type incRig struct {
 
 func newIncRig(t *testing.T) *incRig {
 	t.Helper()
-	srv, s := demoSession(t)
 	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newIncRigOn(t, st)
+}
+
+// newIncRigOn is newIncRig with the cache in st.
+func newIncRigOn(t *testing.T, st *store.Store) *incRig {
+	t.Helper()
+	srv, s := demoSession(t)
 	r := &incRig{s: s, st: st, clock: time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC),
 		cached: &export.Exporter{Session: s, Cache: st}, plain: &export.Exporter{Session: s}}
 	srv.SetClock(func() time.Time { return r.clock })
@@ -117,8 +123,9 @@ func (r *incRig) tick() {
 
 // TestIncrementalEqualsCold checks that a warm (incremental) export is
 // byte-identical to a cold one after random creates, writes and deletes.
-func TestIncrementalEqualsCold(t *testing.T) {
-	r := newIncRig(t)
+func TestIncrementalEqualsCold(t *testing.T) { testIncrementalEqualsCold(t, newIncRig(t)) }
+
+func testIncrementalEqualsCold(t *testing.T, r *incRig) {
 	s, st, p, cached, plain := r.s, r.st, r.p, r.cached, r.plain
 
 	first, st1 := exportDoc(t, cached, p)
