@@ -69,6 +69,7 @@ type Config struct {
 	} `yaml:"export"`
 	Emulator struct {
 		Dataset string `yaml:"dataset"` // directory of a dataset; empty: the embedded demo
+		Cost    string `yaml:"cost"`    // cost model (odooemu.ParseCost): off, odoo, call=18ms,field=20us,...
 	} `yaml:"emulator"`
 	// OMS configures order sourcing (rules per organization, stock
 	// freshness, run retention); empty: the default rules.
@@ -166,6 +167,7 @@ func exportOptions(c *Config) []option {
 func datasetOptions(c *Config) []option {
 	return []option{
 		{"dataset", "emulator.dataset", "directory of an Odoo dataset (format of shared/fixtures/odoo17-demo); empty: the embedded demo", &c.Emulator.Dataset},
+		{"cost", "emulator.cost", "make the emulator as slow as a real Odoo: off, odoo (18ms a call, 20us a record-field, XML-RPC x1.3, computed x2) or call=18ms,field=20us,xmlrpc=1.3,computed=2,workers=N", &c.Emulator.Cost},
 	}
 }
 
