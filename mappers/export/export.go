@@ -78,7 +78,8 @@ type Exporter struct {
 	Session *odoo.Session
 	// Logger receives warnings about skipped records; nil means slog.Default().
 	Logger *slog.Logger
-	// MaxInFlight bounds concurrent Odoo calls (0: 4).
+	// MaxInFlight bounds the Odoo calls one export runs at once (0: 4):
+	// independent reads overlap, since Odoo's time dominates an export.
 	MaxInFlight int
 	// Flush, when set, is called after each section so bytes reach the client
 	// while Odoo is still being read (e.g. http.Flusher.Flush).
@@ -105,17 +106,13 @@ func (x *Exporter) Export(ctx context.Context, w io.Writer, p Params) (Stats, er
 	if p.Fixes == (Fixes{}) {
 		p.Fixes = x.Fixes
 	}
-	r, err := x.newRun(ctx, w, p)
-	if err != nil {
-		return Stats{}, err
-	}
-	err = r.run()
+	r := x.newRun(ctx, w, p)
+	err := r.run()
 	if ferr := r.w.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("export: write: %w", ferr)
 	}
-	st := Stats{Sections: r.counts, Bytes: r.w.Bytes(), Duration: time.Since(start), Calls: int(r.calls.Load())}
+	st := Stats{Sections: r.counts, Bytes: r.w.Bytes(), Duration: time.Since(start), Calls: int(r.gate.Calls())}
 	if r.inc != nil {
-		st.Calls += r.inc.stats.Calls
 		st.CacheHits = int(r.inc.hits.Load())
 		st.CacheMisses = int(r.inc.misses.Load())
 		st.Watermarks = r.inc.stats.Watermarks
@@ -123,29 +120,31 @@ func (x *Exporter) Export(ctx context.Context, w io.Writer, p Params) (Stats, er
 	return st, err
 }
 
-// section is one fragment of the document (spec §3.2).
+// section is one fragment of the document (spec §3.2). load reads what
+// the section needs from Odoo and returns the function that writes it;
+// loads run concurrently, writes in document order (run.go).
 type section struct {
-	name  string
-	write func(*run) error
+	name string
+	load func(*run) (write func() error, err error)
 }
 
 // sections lists the document in the addon's order (spec §3.2 table).
 var sections = []section{
-	{"header", (*run).writeHeader},
-	{"users", (*run).writeUsers},
-	{"calendars", (*run).writeCalendars},
-	{"locations", (*run).writeLocations},
-	{"customers", (*run).writeCustomers},
-	{"suppliers", (*run).writeSuppliers},
-	{"skills", (*run).writeSkills},
-	{"resources", (*run).writeResources},
-	{"resourceskills", (*run).writeResourceSkills},
-	{"categories", (*run).writeCategories},
-	{"items", (*run).writeItems},
-	{"operations", (*run).writeOperations},
-	{"demands", (*run).writeDemands},
-	{"purchaseorders", (*run).writePurchaseOrders},
-	{"manufacturingorders", (*run).writeManufacturingOrders},
-	{"orderpoints", (*run).writeOrderpoints},
-	{"onhand", (*run).writeOnhand},
+	{"header", (*run).loadHeader},
+	{"users", (*run).loadUsers},
+	{"calendars", (*run).loadCalendars},
+	{"locations", (*run).loadLocations},
+	{"customers", (*run).loadCustomers},
+	{"suppliers", (*run).loadSuppliers},
+	{"skills", (*run).loadSkills},
+	{"resources", (*run).loadResources},
+	{"resourceskills", (*run).loadResourceSkills},
+	{"categories", (*run).loadCategories},
+	{"items", (*run).loadItems},
+	{"operations", (*run).loadOperations},
+	{"demands", (*run).loadDemands},
+	{"purchaseorders", (*run).loadPurchaseOrders},
+	{"manufacturingorders", (*run).loadManufacturingOrders},
+	{"orderpoints", (*run).loadOrderpoints},
+	{"onhand", (*run).loadOnhand},
 }

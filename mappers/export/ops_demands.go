@@ -22,8 +22,9 @@ type saleOrder struct {
 	Warehouse     int
 }
 
-// writeDemands maps sales order lines to demands (§3.4.14).
-func (r *run) writeDemands() error {
+// loadDemands reads the sales order lines and the open stock moves at
+// once, then the lines' orders (§3.4.14).
+func (r *run) loadDemands() (func() error, error) {
 	domain := odoo.Domain{odoo.Term("product_id", "!=", false)}
 	if r.p.Delta < 999 {
 		since := r.now.Add(-time.Duration(r.p.Delta * float64(24*time.Hour)))
@@ -32,27 +33,38 @@ func (r *run) writeDemands() error {
 	if f := r.mode.Filters["demands"]; f != "" {
 		extra, err := ParseDomain(f)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		domain = append(domain, extra...)
 	}
-	lines, err := r.read("sale.order.line", domain, odoo.Query{Fields: []string{"qty_delivered", "state", "product_id", "product_uom_qty",
-		"product_uom", "order_id", "move_ids"}})
+	var lines, orderRecs []odoo.Record
+	err := parallel(
+		func() error {
+			err := r.readTo(&lines, "sale.order.line", domain, odoo.Query{Fields: []string{"qty_delivered", "state", "product_id", "product_uom_qty",
+				"product_uom", "order_id", "move_ids"}})()
+			if err != nil {
+				return err
+			}
+			orderIDs := make([]int, 0, len(lines))
+			seen := map[int]bool{}
+			for _, l := range lines {
+				if id := l.M2OID("order_id"); id != 0 && !seen[id] {
+					seen[id] = true
+					orderIDs = append(orderIDs, id)
+				}
+			}
+			return r.readIDsTo(&orderRecs, "sale.order", orderIDs, []string{"name", "state", "partner_id", "commitment_date", "date_order", "picking_policy", "warehouse_id"})()
+		},
+		r.readOpenMoves,
+	)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	orderIDs := make([]int, 0, len(lines))
-	seen := map[int]bool{}
-	for _, l := range lines {
-		if id := l.M2OID("order_id"); id != 0 && !seen[id] {
-			seen[id] = true
-			orderIDs = append(orderIDs, id)
-		}
-	}
-	orderRecs, err := r.readIDs("sale.order", orderIDs, []string{"name", "state", "partner_id", "commitment_date", "date_order", "picking_policy", "warehouse_id"})
-	if err != nil {
-		return err
-	}
+	return func() error { return r.writeDemands(lines, orderRecs) }, nil
+}
+
+// writeDemands maps sales order lines to demands (§3.4.14).
+func (r *run) writeDemands(lines, orderRecs []odoo.Record) error {
 	orders := make(map[int]*saleOrder, len(orderRecs))
 	for _, o := range orderRecs {
 		so := &saleOrder{Name: o.String("name"), State: o.String("state"), Partner: o.M2OID("partner_id"),
@@ -60,9 +72,6 @@ func (r *run) writeDemands() error {
 		so.Commitment, _ = o.Time("commitment_date")
 		so.DateOrder, _ = o.Time("date_order")
 		orders[o.ID()] = so
-	}
-	if err := r.readOpenMoves(); err != nil {
-		return err
 	}
 
 	r.w.S("<!-- sales order lines -->\n<demands>\n")
@@ -147,12 +156,9 @@ func (r *run) writeDemands() error {
 	return nil
 }
 
-// readOpenMoves reads every open stock move once (S3); the demands and
-// the manufacturing orders both use them.
+// readOpenMoves reads every open stock move (S3), for the demands and
+// their reservations.
 func (r *run) readOpenMoves() error {
-	if r.ops.openMoves != nil {
-		return nil
-	}
 	recs, err := r.read("stock.move", odoo.Domain{odoo.Term("state", "in", openMoveStates)},
 		odoo.Query{Fields: []string{"id", "move_orig_ids", "product_id", "date", "quantity", "procure_method", "product_uom_qty", "product_uom", "state"}})
 	if err != nil {
