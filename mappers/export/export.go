@@ -70,6 +70,10 @@ type Stats struct {
 	CacheHits   int
 	CacheMisses int
 	Watermarks  map[string]string
+	// SectionsReused counts sections served whole from the cache;
+	// ModelsChecked the models whose changes were looked for.
+	SectionsReused int
+	ModelsChecked  int
 }
 
 // Exporter writes frePPLe documents from one Odoo session.
@@ -115,7 +119,9 @@ func (x *Exporter) Export(ctx context.Context, w io.Writer, p Params) (Stats, er
 	if r.inc != nil {
 		st.CacheHits = int(r.inc.hits.Load())
 		st.CacheMisses = int(r.inc.misses.Load())
-		st.Watermarks = r.inc.stats.Watermarks
+		st.SectionsReused = int(r.inc.reused.Load())
+		st.ModelsChecked = len(r.inc.prev.Models)
+		st.Watermarks = r.inc.watermarks()
 	}
 	return st, err
 }
@@ -126,25 +132,29 @@ func (x *Exporter) Export(ctx context.Context, w io.Writer, p Params) (Stats, er
 type section struct {
 	name string
 	load func(*run) (write func() error, err error)
+	// needs are the earlier sections whose state the load or the write
+	// joins against (reuse.go serves a section whole only when no written
+	// section needs it).
+	needs []string
 }
 
 // sections lists the document in the addon's order (spec §3.2 table).
 var sections = []section{
-	{"header", (*run).loadHeader},
-	{"users", (*run).loadUsers},
-	{"calendars", (*run).loadCalendars},
-	{"locations", (*run).loadLocations},
-	{"customers", (*run).loadCustomers},
-	{"suppliers", (*run).loadSuppliers},
-	{"skills", (*run).loadSkills},
-	{"resources", (*run).loadResources},
-	{"resourceskills", (*run).loadResourceSkills},
-	{"categories", (*run).loadCategories},
-	{"items", (*run).loadItems},
-	{"operations", (*run).loadOperations},
-	{"demands", (*run).loadDemands},
-	{"purchaseorders", (*run).loadPurchaseOrders},
-	{"manufacturingorders", (*run).loadManufacturingOrders},
-	{"orderpoints", (*run).loadOrderpoints},
-	{"onhand", (*run).loadOnhand},
+	{"header", (*run).loadHeader, nil},
+	{"users", (*run).loadUsers, nil},
+	{"calendars", (*run).loadCalendars, nil},
+	{"locations", (*run).loadLocations, nil},
+	{"customers", (*run).loadCustomers, nil},
+	{"suppliers", (*run).loadSuppliers, []string{"customers"}},
+	{"skills", (*run).loadSkills, nil},
+	{"resources", (*run).loadResources, []string{"calendars", "locations"}},
+	{"resourceskills", (*run).loadResourceSkills, []string{"resources"}},
+	{"categories", (*run).loadCategories, nil},
+	{"items", (*run).loadItems, []string{"customers", "categories"}},
+	{"operations", (*run).loadOperations, []string{"items", "resources", "locations"}},
+	{"demands", (*run).loadDemands, []string{"items", "customers", "locations"}},
+	{"purchaseorders", (*run).loadPurchaseOrders, []string{"items", "customers", "locations"}},
+	{"manufacturingorders", (*run).loadManufacturingOrders, []string{"items", "locations", "resources", "purchaseorders"}},
+	{"orderpoints", (*run).loadOrderpoints, []string{"items"}},
+	{"onhand", (*run).loadOnhand, []string{"items", "locations"}},
 }

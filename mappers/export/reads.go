@@ -23,7 +23,7 @@ func (r *run) read(model string, domain odoo.Domain, q odoo.Query) ([]odoo.Recor
 func (r *run) each(model string, domain odoo.Domain, q odoo.Query, fn func(odoo.Record) error) error {
 	var err error
 	if r.inc != nil && r.cacheable[r.section] {
-		err = r.inc.each(r.ctx, model, domain, q, fn)
+		err = r.inc.each(r.ctx, r.noteModels, model, domain, q, fn)
 	} else {
 		err = r.s.SearchReadEach(r.ctx, model, domain, q, fn)
 	}
@@ -98,7 +98,7 @@ func (r *run) readIDs(model string, ids []int, fields []string) ([]odoo.Record, 
 	var recs []odoo.Record
 	var err error
 	if r.inc != nil && r.cacheable[r.section] {
-		recs, err = r.inc.read(r.ctx, model, ids, fields)
+		recs, err = r.inc.read(r.ctx, r.noteModels, model, ids, fields)
 	} else {
 		recs, err = r.s.Read(r.ctx, model, ids, odoo.Query{Fields: fields})
 	}
@@ -108,10 +108,21 @@ func (r *run) readIDs(model string, ids []int, fields []string) ([]odoo.Record, 
 	return recs, nil
 }
 
+// noteModels records models the current section's content depends on.
+func (r *run) noteModels(models []string) { r.models.note(r.section, models) }
+
 // fieldsOf probes a model's fields once per export, however many sections
-// ask at once; a model that does not exist has no fields (the addon's
-// optional models, e.g. mrp.skill).
+// ask at once (with a cache, once while the installed modules stay the
+// same); a model that does not exist has no fields (the addon's optional
+// models, e.g. mrp.skill).
 func (r *run) fieldsOf(model string) map[string]odoo.Field {
+	if r.inc != nil {
+		f, err := r.inc.fieldsOf(r.ctx, model)
+		if err != nil {
+			r.log.Debug("model not available", "model", model, "err", err)
+		}
+		return f
+	}
 	r.probeMu.Lock()
 	p, ok := r.probed[model]
 	if !ok {

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -27,7 +28,6 @@ import (
 // before it are written. A load that needs what an earlier section builds
 // waits for it (await).
 type job struct {
-	ctx    context.Context
 	x      *Exporter
 	gate   *odoo.Limited // every Odoo call of the export passes here
 	base   *odoo.Session // the caller's session through the gate, without the export context
@@ -53,6 +53,10 @@ type job struct {
 	// bg tracks the goroutines of loads and streams: the export returns
 	// only when they have.
 	bg sync.WaitGroup
+	// models are those each section's reads depend on (reuse.go).
+	models sectionModels
+	// out is under w: it copies a section being rendered for the cache.
+	out *captureWriter
 
 	init   initState   // init.go: flags, company settings, uoms
 	master masterState // calendars … items
@@ -61,9 +65,10 @@ type job struct {
 }
 
 // run is a job as one section sees it: reads know which section they
-// serve (the cache serves some sections only).
+// serve (the cache serves some sections only) and carry its priority.
 type run struct {
 	*job
+	ctx     context.Context
 	section string
 }
 
@@ -92,7 +97,8 @@ func (x *Exporter) newRun(ctx context.Context, w io.Writer, p Params) *run {
 	gate := odoo.NewLimited(x.Session.T, n)
 	base := *x.Session
 	base.T = gate
-	j := &job{ctx: ctx, x: x, gate: gate, base: &base, s: &base, w: xmlschema.NewWriter(w), p: p, log: log,
+	out := &captureWriter{w: w}
+	j := &job{x: x, gate: gate, base: &base, s: &base, out: out, w: xmlschema.NewWriter(out), p: p, log: log,
 		now: now.UTC().Truncate(time.Second), counts: map[string]int{}, probed: map[string]*probe{}}
 	j.warned = map[string]bool{}
 	j.mode = x.Modes.For(p.Mode)
@@ -102,11 +108,26 @@ func (x *Exporter) newRun(ctx context.Context, w io.Writer, p Params) *run {
 			j.cacheable[s] = true
 		}
 	}
-	return &run{job: j, section: "init"}
+	return &run{job: j, ctx: ctx, section: "init"}
 }
 
+// loadFirst lists the sections whose calls go first when calls queue for
+// the gate: the longest chains of dependent reads and the largest reads
+// (at the addon's grown database: sale lines then their orders, the MOs'
+// six-step batch chain, products), so that they do not wait behind small
+// reads and end last.
+var loadFirst = []string{"demands", "manufacturingorders", "purchaseorders", "items", "operations", "onhand", "customers"}
+
 // forSection is the run as the named section's reads see it.
-func (r *run) forSection(name string) *run { return &run{job: r.job, section: name} }
+func (r *run) forSection(name string) *run {
+	prio := 0
+	for i, s := range loadFirst {
+		if s == name {
+			prio = len(loadFirst) - i
+		}
+	}
+	return &run{job: r.job, ctx: odoo.WithPriority(r.ctx, prio), section: name}
+}
 
 // loaded is the outcome of one section's load.
 type loaded struct {
@@ -125,16 +146,21 @@ func (r *run) run() error {
 		r.bg.Wait()
 	}()
 	r.ctx = ctx
-	if err := r.initialise(); err != nil {
+	if len(r.cacheable) > 0 && r.p.Mode != 0 {
+		r.inc = newIncremental(r)
+		unlock := lockScope(r.x.Cache, r.inc.scope)
+		defer unlock()
+		// The change checks need nothing the initialisation reads.
+		if err := parallel(r.initialise, func() error { return r.inc.checkAll(ctx) }); err != nil {
+			return err
+		}
+		r.inc.sess = r.s // the export's company scope, known now
+	} else if err := r.initialise(); err != nil {
 		return err
 	}
 	if r.p.Mode == 0 {
 		r.writeConnectionTest()
 		return r.w.Err()
-	}
-	if len(r.cacheable) > 0 {
-		r.inc = &incremental{cache: r.x.Cache, sess: r.s, database: r.s.DB, margin: r.x.CacheMargin, refresh: r.x.Refresh,
-			scope: scopeKey(r), readAt: r.now}
 	}
 	var active []section
 	r.written = map[string]chan struct{}{}
@@ -144,6 +170,10 @@ func (r *run) run() error {
 			r.written[sec.name] = make(chan struct{})
 		}
 	}
+	reused, err := r.planReuse(active)
+	if err != nil {
+		return err
+	}
 	// Loads start at once; the first failure ends the export without
 	// waiting for the sections before it.
 	failed := make(chan error, 1)
@@ -151,6 +181,16 @@ func (r *run) run() error {
 	for i, sec := range active {
 		l := &loaded{done: make(chan struct{})}
 		results[i] = l
+		if rs, ok := reused[sec.name]; ok {
+			l.write = func() error {
+				r.w.S(string(rs.data))
+				r.counts[sec.name] = rs.records
+				r.inc.reused.Add(1)
+				return nil
+			}
+			close(l.done)
+			continue
+		}
 		r.bg.Add(1)
 		go func() {
 			defer r.bg.Done()
@@ -179,14 +219,15 @@ func (r *run) run() error {
 			return l.err
 		}
 		t0 := time.Now()
-		if err := l.write(); err != nil {
+		_, isReused := reused[sec.name]
+		if err := r.writeSection(sec.name, l.write, r.inc != nil && !isReused && r.reusable(sec.name)); err != nil {
 			return err
 		}
 		close(r.written[sec.name])
 		// Progress of long exports: one line per section.
 		n, took := r.counts[sec.name], time.Since(t0)
 		r.log.Info("export section written", "section", sec.name, "records", n, "duration", took.Round(time.Millisecond),
-			"read", l.took.Round(time.Millisecond), "records_per_s", int(float64(n)/max(took.Seconds(), 1e-6)))
+			"read", l.took.Round(time.Millisecond), "reused", isReused, "records_per_s", int(float64(n)/max(took.Seconds(), 1e-6)))
 		if err := r.w.Err(); err != nil {
 			return err
 		}
@@ -197,8 +238,45 @@ func (r *run) run() error {
 			r.x.Flush()
 		}
 	}
+	if r.inc != nil {
+		if err := r.inc.save(); err != nil {
+			return err
+		}
+	}
 	r.w.S("</plan>\n")
 	return r.w.Err()
+}
+
+// writeSection runs a section's write; keep also stores what it wrote for
+// reuse by later runs.
+func (r *run) writeSection(name string, write func() error, keep bool) error {
+	if !keep {
+		return write()
+	}
+	if err := r.w.Flush(); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	r.out.buf = &buf
+	err := write()
+	if ferr := r.w.Flush(); err == nil {
+		err = ferr
+	}
+	r.out.buf = nil
+	if err != nil {
+		return err
+	}
+	return r.keepSection(name, buf.Bytes())
+}
+
+// scopeLocks serialise the cached runs of one scope: each takes the next
+// run number and relies on the marks the previous one left.
+var scopeLocks sync.Map
+
+func lockScope(cache RecordCache, scope string) (unlock func()) {
+	mu, _ := scopeLocks.LoadOrStore(fmt.Sprintf("%p %s", cache, scope), &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
 }
 
 // await blocks until the named section is written, so a load can use what
@@ -229,8 +307,3 @@ func parallel(fns ...func() error) error {
 // writeOnly is the load of a section that reads nothing itself.
 func writeOnly(write func() error) (func() error, error) { return write, nil }
 
-// scopeKey is what besides the query changes cached answers: the user, the
-// company scope and the language.
-func scopeKey(r *run) string {
-	return fmtKey(r.s.UID, r.s.Context["allowed_company_ids"], r.s.Context["lang"], r.p.Language)
-}
