@@ -77,7 +77,7 @@ var mutations = []mutation{
 	}},
 	{"add a sale line", func(t *testing.T, m *mutator) error {
 		_, err := m.s.Create(context.Background(), "sale.order.line", map[string]any{"order_id": m.pick(t, "sale.order", nil),
-			"product_id": m.pick(t, "product.product", odoo.Domain{odoo.Term("product_tmpl_id.type", "=", "product")}),
+			"product_id":      m.pick(t, "product.product", odoo.Domain{odoo.Term("product_tmpl_id.type", "=", "product")}),
 			"product_uom_qty": 3.0, "product_uom": 1, "name": "added"})
 		return err
 	}},

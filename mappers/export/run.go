@@ -306,4 +306,3 @@ func parallel(fns ...func() error) error {
 
 // writeOnly is the load of a section that reads nothing itself.
 func writeOnly(write func() error) (func() error, error) { return write, nil }
-
