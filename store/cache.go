@@ -54,8 +54,9 @@ type CacheScope struct {
 	Gen    int64                `json:"gen"`
 	Models map[string]ModelMark `json:"models"`
 	// Fields holds fields_get per model (a nil map: the model does not
-	// exist), valid while the installed modules are unchanged.
-	Fields map[string]map[string]CachedField `json:"fields,omitempty"`
+	// exist), valid while the installed modules are unchanged; stored
+	// apart from the rest.
+	Fields map[string]map[string]CachedField `json:"-"`
 }
 
 // ModelMark is what a change check of one model saw.
@@ -232,19 +233,29 @@ func (s *Store) CacheScope(key string) (sc CacheScope, ok bool, err error) {
 		if b == nil {
 			return nil
 		}
-		ok, err = getJSON(b, keyCacheMeta, &sc)
+		if ok, err = getJSON(b, keyCacheMeta, &sc); err != nil || !ok {
+			return err
+		}
+		_, err = getJSON(b, keyCacheData, &sc.Fields)
 		return err
 	})
 	return sc, ok, err
 }
 
-// SaveCacheScope stores a scope's change-check state.
+// SaveCacheScope stores a scope's change-check state; sc.Fields nil keeps
+// the fields stored before (they change far less often than the marks).
 func (s *Store) SaveCacheScope(key string, sc CacheScope) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket([]byte(bucketCache)).CreateBucketIfNotExists([]byte(key))
 		if err != nil {
 			return fmt.Errorf("cache %s: %w", key, err)
 		}
+		if sc.Fields != nil {
+			if err := putJSON(b, keyCacheData, sc.Fields); err != nil {
+				return err
+			}
+		}
+		sc.Fields = nil
 		return putJSON(b, keyCacheMeta, sc)
 	})
 }

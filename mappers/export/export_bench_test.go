@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ type exportMeter struct {
 	emu      *emuProc
 	usage    odooemu.Usage
 	wall     time.Duration
+	cpu      time.Duration // of this process: the exporter's, not the emulator's
 	bytes    int64
 	n        int
 	readPeak func() float64
@@ -40,9 +42,10 @@ func newExportMeter(b *testing.B, emu *emuProc) *exportMeter {
 // export runs one export and adds its cost.
 func (m *exportMeter) export(b *testing.B, x *export.Exporter, p export.Params) export.Stats {
 	before := m.emu.usage(b, false)
-	t0 := time.Now()
+	t0, c0 := time.Now(), cpuTime()
 	st, err := x.Export(context.Background(), io.Discard, p)
 	m.wall += time.Since(t0)
+	m.cpu += cpuTime() - c0
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,11 +64,21 @@ func (m *exportMeter) report(b *testing.B, scale int) {
 	b.ReportMetric(float64(m.usage.Calls)/n, "calls/op")
 	b.ReportMetric(float64(m.usage.RecordFields)/n, "fields/op")
 	b.ReportMetric(m.usage.Modelled.Seconds()/n, "odoo-s/op")
+	b.ReportMetric(m.cpu.Seconds()/n, "cpu-s/op")
 	b.ReportMetric(float64(m.bytes)/1e6, "doc-MB")
 	b.ReportMetric(m.readPeak(), "peak-RSS-MiB")
 	if scale == 30 {
 		b.ReportMetric(m.wall.Seconds()/n/addonReference.Seconds(), "x-addon")
 	}
+}
+
+// cpuTime is the CPU time (user and system) this process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 var benchNow = time.Date(2026, 11, 24, 0, 44, 33, 0, time.UTC)

@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -87,6 +88,8 @@ type fieldsEntry struct {
 	once   sync.Once
 	fields map[string]odoo.Field // nil: no such model
 	err    error
+	asked  bool // of Odoo in this run (not the last run's answer)
+	done   bool
 }
 
 const writeDate = "write_date"
@@ -275,31 +278,38 @@ func (in *incremental) firstCheck(ctx context.Context, model string) error {
 	return nil
 }
 
-// save stores the scope: this run's number, the marks, fields_get answers.
+// save stores the scope: this run's number, the marks and, when this run
+// asked Odoo for any, the fields_get answers.
 func (in *incremental) save() error {
 	in.mu.Lock()
-	sc := store.CacheScope{Database: in.database, Gen: in.gen, Models: make(map[string]store.ModelMark, len(in.marks)),
-		Fields: map[string]map[string]store.CachedField{}}
+	sc := store.CacheScope{Database: in.database, Gen: in.gen, Models: make(map[string]store.ModelMark, len(in.marks))}
 	for m, mark := range in.marks {
 		sc.Models[m] = mark
 	}
-	if in.modsSame {
-		for m, f := range in.prev.Fields {
-			sc.Fields[m] = f
-		}
+	asked := !in.modsSame && len(in.prev.Fields) > 0 // stale answers must go
+	for _, e := range in.fields {
+		asked = asked || e.asked
 	}
-	for m, e := range in.fields {
-		if e.err != nil {
-			continue
-		}
-		var cf map[string]store.CachedField
-		if e.fields != nil {
-			cf = make(map[string]store.CachedField, len(e.fields))
-			for name, f := range e.fields {
-				cf[name] = store.CachedField{Type: f.Type, Relation: f.Relation}
+	if asked {
+		sc.Fields = map[string]map[string]store.CachedField{}
+		if in.modsSame {
+			for m, f := range in.prev.Fields {
+				sc.Fields[m] = f
 			}
 		}
-		sc.Fields[m] = cf
+		for m, e := range in.fields {
+			if e.err != nil || !e.done {
+				continue
+			}
+			var cf map[string]store.CachedField
+			if e.fields != nil {
+				cf = make(map[string]store.CachedField, len(e.fields))
+				for name, f := range e.fields {
+					cf[name] = store.CachedField{Type: f.Type, Relation: f.Relation}
+				}
+			}
+			sc.Fields[m] = cf
+		}
 	}
 	in.mu.Unlock()
 	if err := in.cache.SaveCacheScope(in.scope, sc); err != nil {
@@ -330,21 +340,34 @@ func (in *incremental) fieldsOf(ctx context.Context, model string) (map[string]o
 						e.fields[name] = odoo.Field{Type: f.Type, Relation: f.Relation}
 					}
 				}
+				in.mu.Lock()
+				e.done = true
+				in.mu.Unlock()
 				return
 			}
 		default:
 		}
 		f, err := in.sess.FieldsGet(ctx, model)
+		in.mu.Lock()
+		defer in.mu.Unlock()
 		switch {
-		case odoo.IsKind(err, odoo.KindNotFound):
+		case noSuchModel(err):
 			e.fields = nil
 		case err != nil:
 			e.err = err
 		default:
 			e.fields = f
 		}
+		e.asked, e.done = true, true
 	})
 	return e.fields, e.err
+}
+
+// noSuchModel reports whether fields_get failed because the model does not
+// exist (Odoo answers a KeyError naming it).
+func noSuchModel(err error) bool {
+	var e *odoo.Error
+	return odoo.IsKind(err, odoo.KindNotFound) || (errors.As(err, &e) && strings.Contains(e.Fault, "KeyError"))
 }
 
 // query is one cacheable read and what its answer depends on.
@@ -527,7 +550,7 @@ func (in *incremental) emit(qu *query, ids []int, fresh map[int]odoo.Record, fn 
 		}
 		err := in.cache.CacheRecords(qu.key, run, func(_ int, rec map[string]any) error {
 			in.hits.Add(1)
-			return fn(stripWriteDate(odoo.Record(rec), qu.q.Fields))
+			return fn(odoo.Record(rec))
 		})
 		run = run[:0]
 		return err
@@ -541,7 +564,7 @@ func (in *incremental) emit(qu *query, ids []int, fresh map[int]odoo.Record, fn 
 		if err := flush(); err != nil {
 			return err
 		}
-		if err := fn(stripWriteDate(rec, qu.q.Fields)); err != nil {
+		if err := fn(rec); err != nil {
 			return err
 		}
 	}
@@ -550,22 +573,20 @@ func (in *incremental) emit(qu *query, ids []int, fresh map[int]odoo.Record, fn 
 
 // cold reads the query from Odoo, keeping its answer for the next run.
 func (in *incremental) cold(ctx context.Context, qu *query, fn func(odoo.Record) error) error {
-	rq := withWriteDate(qu.q)
 	batch := map[int]map[string]any{}
 	var order []int
-	watermark := ""
 	first := true
+	// Run 0 until the last batch: a read cut short is never served.
+	meta := store.CacheMeta{Database: in.database, Model: qu.model, Deps: qu.deps}
 	flush := func() error {
-		meta := store.CacheMeta{Database: in.database, Model: qu.model, Watermark: watermark, Updated: time.Now().UTC(),
-			Gen: in.gen, Deps: qu.deps}
+		meta.Updated = time.Now().UTC()
 		err := in.cache.CacheApply(qu.key, meta, batch, nil, first)
 		first = false
 		batch = map[int]map[string]any{}
 		return err
 	}
-	err := in.sess.SearchReadEach(ctx, qu.model, qu.domain, rq, func(rec odoo.Record) error {
+	err := in.sess.SearchReadEach(ctx, qu.model, qu.domain, qu.q, func(rec odoo.Record) error {
 		in.misses.Add(1)
-		watermark = maxStr(watermark, rec.String(writeDate))
 		batch[rec.ID()] = rec
 		order = append(order, rec.ID())
 		if len(batch) >= 2000 {
@@ -573,18 +594,16 @@ func (in *incremental) cold(ctx context.Context, qu *query, fn func(odoo.Record)
 				return err
 			}
 		}
-		return fn(stripWriteDate(rec, qu.q.Fields))
+		return fn(rec)
 	})
 	if err != nil {
 		return err
 	}
-	// The order goes last: an entry without it is never served fresh.
-	meta := store.CacheMeta{Database: in.database, Model: qu.model, Watermark: watermark, Updated: time.Now().UTC(),
-		Gen: in.gen, Deps: qu.deps, Order: order}
+	meta.Gen, meta.Order = in.gen, order
 	if order == nil {
 		meta.Order = []int{}
 	}
-	if err := in.cache.CacheApply(qu.key, meta, batch, nil, first); err != nil {
+	if err := flush(); err != nil {
 		return fmt.Errorf("incremental %s: save cache: %w", qu.model, err)
 	}
 	return nil
@@ -686,7 +705,7 @@ func (in *incremental) update(ctx context.Context, qu *query, meta store.CacheMe
 			need = append(need, id)
 		}
 	}
-	fresh, watermark, err := in.readFresh(ctx, qu, need)
+	fresh, err := in.readFresh(ctx, qu, need)
 	if err != nil {
 		return err
 	}
@@ -703,8 +722,7 @@ func (in *incremental) update(ctx context.Context, qu *query, meta store.CacheMe
 	for id, rec := range fresh {
 		upserts[id] = rec
 	}
-	meta = store.CacheMeta{Database: in.database, Model: qu.model, Watermark: maxStr(meta.Watermark, watermark), Updated: time.Now().UTC(),
-		Gen: in.gen, Deps: qu.deps, Order: ids}
+	meta = store.CacheMeta{Database: in.database, Model: qu.model, Updated: time.Now().UTC(), Gen: in.gen, Deps: qu.deps, Order: ids}
 	if meta.Order == nil {
 		meta.Order = []int{}
 	}
@@ -714,23 +732,21 @@ func (in *incremental) update(ctx context.Context, qu *query, meta store.CacheMe
 	return nil
 }
 
-// readFresh reads records by id with their write_date (one call, paged).
-func (in *incremental) readFresh(ctx context.Context, qu *query, ids []int) (map[int]odoo.Record, string, error) {
+// readFresh reads records by id (one call, paged).
+func (in *incremental) readFresh(ctx context.Context, qu *query, ids []int) (map[int]odoo.Record, error) {
 	out := make(map[int]odoo.Record, len(ids))
 	if len(ids) == 0 {
-		return out, "", nil
+		return out, nil
 	}
-	recs, err := in.sess.Read(ctx, qu.model, ids, withWriteDate(qu.q))
+	recs, err := in.sess.Read(ctx, qu.model, ids, qu.q)
 	if err != nil {
-		return nil, "", fmt.Errorf("incremental %s: read: %w", qu.model, err)
+		return nil, fmt.Errorf("incremental %s: read: %w", qu.model, err)
 	}
-	watermark := ""
 	for _, rec := range recs {
 		in.misses.Add(1)
 		out[rec.ID()] = rec
-		watermark = maxStr(watermark, rec.String(writeDate))
 	}
-	return out, watermark, nil
+	return out, nil
 }
 
 // read serves a read by ids (records other sections point to, e.g. the
@@ -782,7 +798,7 @@ func (in *incremental) read(ctx context.Context, note func([]string), model stri
 			need = append(need, id)
 		}
 	}
-	fresh, watermark, err := in.readFresh(ctx, qu, need)
+	fresh, err := in.readFresh(ctx, qu, need)
 	if err != nil {
 		return nil, err
 	}
@@ -803,9 +819,9 @@ func (in *incremental) read(ctx context.Context, note func([]string), model stri
 	}
 	for _, id := range uniq {
 		if rec, ok := fresh[id]; ok {
-			out = append(out, stripWriteDate(rec, fields))
+			out = append(out, rec)
 		} else if rec, ok := cachedRecs[id]; ok {
-			out = append(out, stripWriteDate(rec, fields))
+			out = append(out, rec)
 		}
 	}
 	var drop []int
@@ -822,8 +838,7 @@ func (in *incremental) read(ctx context.Context, note func([]string), model stri
 		upserts[id] = rec
 	}
 	// Every record kept was checked in this run: the entry is up to date as of it.
-	meta = store.CacheMeta{Database: in.database, Model: model, Watermark: maxStr(meta.Watermark, watermark), Updated: time.Now().UTC(),
-		Gen: in.gen, Deps: qu.deps}
+	meta = store.CacheMeta{Database: in.database, Model: model, Updated: time.Now().UTC(), Gen: in.gen, Deps: qu.deps}
 	if err := in.cache.CacheApply(qu.key, meta, upserts, drop, st == stateCold); err != nil {
 		return nil, fmt.Errorf("incremental %s: save cache: %w", model, err)
 	}
@@ -845,35 +860,6 @@ func dedupeIDs(ids []int) []int {
 		if !seen[id] {
 			seen[id] = true
 			out = append(out, id)
-		}
-	}
-	return out
-}
-
-func withWriteDate(q odoo.Query) odoo.Query {
-	for _, f := range q.Fields {
-		if f == writeDate {
-			return q
-		}
-	}
-	q.Fields = append(append([]string(nil), q.Fields...), writeDate)
-	return q
-}
-
-// stripWriteDate hands the caller the fields it asked for, as a cold read would.
-func stripWriteDate(rec odoo.Record, asked []string) odoo.Record {
-	for _, f := range asked {
-		if f == writeDate {
-			return rec
-		}
-	}
-	if _, ok := rec[writeDate]; !ok {
-		return rec
-	}
-	out := make(odoo.Record, len(rec))
-	for k, v := range rec {
-		if k != writeDate {
-			out[k] = v
 		}
 	}
 	return out

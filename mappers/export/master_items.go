@@ -227,19 +227,25 @@ func (r *run) shortNames() (bool, error) {
 	if lang == "" {
 		lang = "en_US"
 	}
-	all := r.base.WithContext(odoo.Context{"active_test": false, "lang": lang})
+	all := odoo.Context{"active_test": false, "lang": lang}
+	each := func(model string, domain odoo.Domain, fields []string, fn func(odoo.Record) error) error {
+		q := odoo.Query{Fields: fields, Context: all}
+		if r.s != r.base { // singlecompany: still across all companies
+			return r.base.SearchReadEach(r.ctx, model, domain, q, fn)
+		}
+		return r.each(model, domain, q, fn) // through the cache when there is one
+	}
 	names := map[int]string{}
-	err := all.SearchReadEach(r.ctx, "product.template", odoo.Domain{odoo.Term("type", "not in", []any{"service", "consu"})},
-		odoo.Query{Fields: []string{"name"}}, func(t odoo.Record) error {
-			names[t.ID()] = t.String("name")
-			return nil
-		})
+	err := each("product.template", odoo.Domain{odoo.Term("type", "not in", []any{"service", "consu"})}, []string{"name"}, func(t odoo.Record) error {
+		names[t.ID()] = t.String("name")
+		return nil
+	})
 	if err != nil {
 		return false, fmt.Errorf("read product.template names: %w", err)
 	}
 	seen := map[string]bool{}
 	short := true
-	err = all.SearchReadEach(r.ctx, "product.product", nil, odoo.Query{Fields: []string{"default_code", "product_tmpl_id"}}, func(p odoo.Record) error {
+	err = each("product.product", nil, []string{"default_code", "product_tmpl_id"}, func(p odoo.Record) error {
 		name, ok := names[p.M2OID("product_tmpl_id")]
 		if !ok {
 			return nil
