@@ -74,6 +74,8 @@ type ModelMark struct {
 type CachedField struct {
 	Type     string `json:"type"`
 	Relation string `json:"relation,omitempty"`
+	Computed bool   `json:"computed,omitempty"` // not stored
+	Related  string `json:"related,omitempty"`
 }
 
 // CacheSection describes a rendered section kept for reuse.

@@ -305,7 +305,7 @@ func (in *incremental) save() error {
 			if e.fields != nil {
 				cf = make(map[string]store.CachedField, len(e.fields))
 				for name, f := range e.fields {
-					cf[name] = store.CachedField{Type: f.Type, Relation: f.Relation}
+					cf[name] = store.CachedField{Type: f.Type, Relation: f.Relation, Computed: !f.Store, Related: f.Related}
 				}
 			}
 			sc.Fields[m] = cf
@@ -337,7 +337,7 @@ func (in *incremental) fieldsOf(ctx context.Context, model string) (map[string]o
 				if cf != nil {
 					e.fields = make(map[string]odoo.Field, len(cf))
 					for name, f := range cf {
-						e.fields[name] = odoo.Field{Type: f.Type, Relation: f.Relation}
+						e.fields[name] = odoo.Field{Type: f.Type, Relation: f.Relation, Store: !f.Computed, Related: f.Related}
 					}
 				}
 				in.mu.Lock()
@@ -375,10 +375,11 @@ type query struct {
 	key    string
 	model  string
 	domain odoo.Domain
-	q      odoo.Query
+	q      odoo.Query            // as sent: the fields asked plus those computed ones follow
 	rel    map[string]odoo.Field // relational fields read
 	deps   []string              // every model the answer depends on
 	paths  []string              // those that can change membership or order
+	coldOn []string              // those whose change is followed only by reading it all again
 }
 
 // defaultOrderVia names, for models the export searches, the many2one
@@ -391,6 +392,21 @@ var defaultOrderVia = map[string][]string{
 	"product.product":            {"product_tmpl_id"},
 }
 
+// computedVia names, for computed (not stored) fields the export reads,
+// the relational fields of the same record their value follows in Odoo 17
+// (none: only the record's own fields). A computed field not listed and
+// not related makes a read uncacheable: its value may change while no
+// record is written.
+var computedVia = map[string][]string{
+	"mrp.workorder.display_name":            {"production_id"},
+	"mrp.workorder.is_user_working":         {"time_ids"},
+	"mrp.routing.workcenter.time_cycle":     {"workorder_ids"}, // computed from done work orders
+	"product.product.code":                  nil,
+	"product.product.price_extra":           {"product_template_attribute_value_ids"},
+	"product.supplierinfo.is_subcontractor": {"partner_id"},
+	"product.template.standard_price":       nil, // company-dependent, written through the template
+}
+
 // plan works out a read's cache key and dependencies; ok is false when the
 // read cannot be cached (no write_date, a domain on computed fields, …).
 func (in *incremental) plan(ctx context.Context, kind, model string, domain odoo.Domain, q odoo.Query) (*query, bool, error) {
@@ -401,10 +417,22 @@ func (in *incremental) plan(ctx context.Context, kind, model string, domain odoo
 	if _, ok := fields[writeDate]; !ok || q.Fields == nil || q.Limit > 0 || q.Offset > 0 {
 		return nil, false, nil
 	}
-	qu := &query{model: model, domain: domain, q: q, rel: map[string]odoo.Field{},
-		key: model + ":" + digest(cacheFormat, in.scope, kind, model, domain, q.Fields, q.Order, q.Context)}
+	qu := &query{model: model, domain: domain, q: q, rel: map[string]odoo.Field{}}
 	deps := map[string]bool{model: true}
-	paths := map[string]bool{}
+	paths, coldOn := map[string]bool{}, map[string]bool{}
+	read := append([]string(nil), q.Fields...)
+	follow := func(f string) bool {
+		fd, ok := fields[f]
+		if !ok || fd.Relation == "" {
+			return false
+		}
+		if _, asked := qu.rel[f]; !asked && !has(read, f) {
+			read = append(read, f) // read along, to know which records it points to
+		}
+		qu.rel[f] = fd
+		deps[fd.Relation] = true
+		return true
+	}
 	for _, f := range q.Fields {
 		fd, ok := fields[f]
 		if !ok {
@@ -412,10 +440,41 @@ func (in *incremental) plan(ctx context.Context, kind, model string, domain odoo
 		}
 		switch fd.Type {
 		case "many2one", "one2many", "many2many":
-			qu.rel[f] = fd
-			deps[fd.Relation] = true
+			follow(f)
+		}
+		if fd.Store || f == "id" {
+			continue
+		}
+		via, known := computedVia[model+"."+f]
+		if fd.Related != "" {
+			// The first step is a field of this record; the models beyond
+			// are followed by reading again when they change.
+			hops := strings.Split(fd.Related, ".")
+			via, known = hops[:1], true
+			fs, err := in.fieldsOf(ctx, model)
+			if err != nil {
+				return nil, false, fmt.Errorf("incremental %s: %w", model, err)
+			}
+			if first, ok := fs[hops[0]]; ok && len(hops) > 1 {
+				beyond, ok, err := in.relatedModels(ctx, first.Relation, hops[1:], 0)
+				if err != nil || !ok {
+					return nil, false, err
+				}
+				for _, m := range beyond {
+					deps[m], coldOn[m] = true, true
+				}
+			}
+		}
+		if !known {
+			return nil, false, nil
+		}
+		for _, v := range via {
+			if !follow(v) {
+				return nil, false, nil
+			}
 		}
 	}
+	qu.q.Fields = read
 	// The domain's and the order's fields, followed through relations.
 	var walks [][]string
 	for _, e := range domain {
@@ -448,7 +507,7 @@ func (in *incremental) plan(ctx context.Context, kind, model string, domain odoo
 			if !ok && name == "id" {
 				break
 			}
-			if !ok || (fd.Relation == "" && i < len(path)-1) {
+			if !ok || (fd.Relation == "" && i < len(path)-1) || (!fd.Store && name != "id") {
 				return nil, false, nil // a path Odoo resolves in ways not followed here
 			}
 			if fd.Relation == "" {
@@ -458,8 +517,45 @@ func (in *incremental) plan(ctx context.Context, kind, model string, domain odoo
 			deps[cur], paths[cur] = true, true
 		}
 	}
-	qu.deps, qu.paths = sortedKeys(deps), sortedKeys(paths)
+	qu.deps, qu.paths, qu.coldOn = sortedKeys(deps), sortedKeys(paths), sortedKeys(coldOn)
+	qu.key = model + ":" + digest(cacheFormat, in.scope, kind, model, domain, read, q.Order, q.Context)
 	return qu, true, nil
+}
+
+// relatedModels lists the models a related path goes through from model
+// (fields related in turn included); ok is false when it ends on a
+// computed field.
+func (in *incremental) relatedModels(ctx context.Context, model string, path []string, depth int) ([]string, bool, error) {
+	if model == "" || depth > 5 {
+		return nil, false, nil
+	}
+	var out []string
+	cur := model
+	for i, h := range path {
+		fs, err := in.fieldsOf(ctx, cur)
+		if err != nil {
+			return nil, false, err
+		}
+		fd, ok := fs[h]
+		if !ok {
+			return nil, false, nil
+		}
+		if !fd.Store && fd.Related != "" {
+			more, ok, err := in.relatedModels(ctx, cur, strings.Split(fd.Related, "."), depth+1)
+			if err != nil || !ok {
+				return nil, ok, err
+			}
+			out = append(out, more...)
+		} else if !fd.Store && fd.Type != "many2one" && i == len(path)-1 {
+			return nil, false, nil
+		}
+		if fd.Relation == "" {
+			break
+		}
+		cur = fd.Relation
+		out = append(out, cur)
+	}
+	return out, true, nil
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -481,7 +577,7 @@ const (
 	stateCold                // read it again
 )
 
-func (in *incremental) state(ok bool, gen int64, deps []string) state {
+func (in *incremental) state(ok bool, gen int64, deps, coldOn []string) state {
 	if !ok || in.refresh {
 		return stateCold
 	}
@@ -496,6 +592,11 @@ func (in *incremental) state(ok bool, gen int64, deps []string) state {
 		}
 		if len(in.changed[m]) > 0 {
 			st = stateUpdate
+		}
+	}
+	for _, m := range coldOn {
+		if len(in.changed[m]) > 0 {
+			return stateCold
 		}
 	}
 	return st
@@ -527,7 +628,7 @@ func (in *incremental) each(ctx context.Context, note func([]string), model stri
 	if err != nil {
 		return fmt.Errorf("incremental %s: %w", model, err)
 	}
-	switch in.state(cached, meta.Gen, meta.Deps) {
+	switch in.state(cached, meta.Gen, meta.Deps, qu.coldOn) {
 	case stateFresh:
 		order, err := in.cache.CacheOrder(qu.key)
 		if err != nil {
@@ -772,7 +873,7 @@ func (in *incremental) read(ctx context.Context, note func([]string), model stri
 		return nil, fmt.Errorf("incremental %s: %w", model, err)
 	}
 	uniq := dedupeIDs(ids)
-	st := in.state(cached, meta.Gen, meta.Deps)
+	st := in.state(cached, meta.Gen, meta.Deps, qu.coldOn)
 	var cachedIDs []int
 	if st != stateCold {
 		if cachedIDs, err = in.cache.CacheIDs(qu.key); err != nil {

@@ -133,7 +133,8 @@ var mutations = []mutation{
 			map[string]any{"product_qty": float64(1 + m.rng.Intn(9))})
 	}},
 	{"requantify a purchase line", func(t *testing.T, m *mutator) error {
-		return m.write("purchase.order.line", m.pick(t, "purchase.order.line", nil), map[string]any{"product_qty": float64(5 + m.rng.Intn(50))})
+		return m.write("purchase.order.line", m.pick(t, "purchase.order.line", odoo.Domain{odoo.Term("order_id.state", "=", "purchase")}),
+			map[string]any{"product_qty": float64(5 + m.rng.Intn(50))})
 	}},
 	{"change stock on hand", func(t *testing.T, m *mutator) error {
 		return m.write("stock.quant", m.pick(t, "stock.quant", odoo.Domain{odoo.Term("quantity", ">", 0)}), map[string]any{"quantity": float64(1 + m.rng.Intn(99))})
@@ -160,13 +161,52 @@ var mutations = []mutation{
 	{"rename a warehouse", func(t *testing.T, m *mutator) error { // order points are named after the warehouse's display name
 		return m.write("stock.warehouse", m.pick(t, "stock.warehouse", nil), map[string]any{"name": fmt.Sprintf("Depot %d", m.rng.Intn(1000))})
 	}},
-	{"rename a unit", func(t *testing.T, m *mutator) error { // items show their template's unit by name
-		return m.write("uom.uom", m.pick(t, "uom.uom", nil), map[string]any{"name": fmt.Sprintf("Unit %d", m.rng.Intn(1000))})
+	{"rename a unit", func(t *testing.T, m *mutator) error { // items show their template's unit by name, unwritten
+		return m.write("uom.uom", 1, map[string]any{"name": fmt.Sprintf("Unit %d", m.rng.Intn(1000))})
+	}},
+	{"rename an MO", func(t *testing.T, m *mutator) error { // its work orders' display names follow, unwritten
+		return m.write("mrp.production", m.pick(t, "mrp.production", odoo.Domain{odoo.Term("workorder_ids", "!=", false), odoo.Term("state", "in", []any{"confirmed", "progress", "to_close"})}),
+			map[string]any{"name": fmt.Sprintf("WH/MO/9%04d", m.rng.Intn(1000))})
+	}},
+	{"rename a planner", func(t *testing.T, m *mutator) error { // a user's name is its partner's
+		ctx := context.Background()
+		groups, err := m.s.SearchRead(ctx, "res.groups", odoo.Domain{odoo.Term("name", "=", "frePPLe user")}, odoo.Query{Fields: []string{"users"}})
+		if err != nil || len(groups) == 0 || len(groups[0].IDs("users")) == 0 {
+			return fmt.Errorf("no frePPLe user: %v", err)
+		}
+		users, err := m.s.Read(ctx, "res.users", groups[0].IDs("users")[:1], odoo.Query{Fields: []string{"partner_id"}})
+		if err != nil || len(users) == 0 {
+			return fmt.Errorf("read user: %v", err)
+		}
+		return m.write("res.partner", users[0].M2OID("partner_id"), map[string]any{"name": fmt.Sprintf("Planner %d", m.rng.Intn(1000))})
+	}},
+	{"change a template's unit", func(t *testing.T, m *mutator) error { // order points convert with their product's unit, unwritten
+		ctx := context.Background()
+		ops, err := m.s.SearchRead(ctx, "stock.warehouse.orderpoint", nil, odoo.Query{Fields: []string{"product_id"}})
+		if err != nil || len(ops) == 0 {
+			return fmt.Errorf("no order point: %v", err)
+		}
+		prods, err := m.s.Read(ctx, "product.product", []int{ops[m.rng.Intn(len(ops))].M2OID("product_id")}, odoo.Query{Fields: []string{"product_tmpl_id"}})
+		if err != nil || len(prods) == 0 {
+			return fmt.Errorf("read product: %v", err)
+		}
+		tmpl, err := m.s.Read(ctx, "product.template", []int{prods[0].M2OID("product_tmpl_id")}, odoo.Query{Fields: []string{"uom_id"}})
+		if err != nil || len(tmpl) == 0 {
+			return fmt.Errorf("read template: %v", err)
+		}
+		unit := 2 // units ↔ dozens
+		if tmpl[0].M2OID("uom_id") == 2 {
+			unit = 1
+		}
+		return m.write("product.template", tmpl[0].ID(), map[string]any{"uom_id": unit, "uom_po_id": unit})
+	}},
+	{"move an order point", func(t *testing.T, m *mutator) error {
+		return m.write("stock.warehouse.orderpoint", m.pick(t, "stock.warehouse.orderpoint", odoo.Domain{odoo.Term("warehouse_id", "=", 1)}),
+			map[string]any{"location_id": []int{8, 17, 18}[m.rng.Intn(3)]})
 	}},
 	{"resort a location with order points", func(t *testing.T, m *mutator) error { // order points sort by location, unwritten
 		prefix := []string{"AA", "ZZ"}[m.rng.Intn(2)]
-		return m.write("stock.location", m.pick(t, "stock.location", odoo.Domain{odoo.Term("usage", "=", "internal"), odoo.Term("id", "in", []any{8, 28})}),
-			map[string]any{"complete_name": fmt.Sprintf("%s%d/Stock", prefix, m.rng.Intn(100))})
+		return m.write("stock.location", []int{8, 17, 18}[m.rng.Intn(3)], map[string]any{"complete_name": fmt.Sprintf("%s%d/Stock", prefix, m.rng.Intn(100))})
 	}},
 }
 

@@ -131,7 +131,7 @@ func (r *run) planReuse(active []section) (map[string]reusedSection, error) {
 			if err != nil {
 				return nil, fmt.Errorf("incremental: section %s: %w", name, err)
 			}
-			if ok && r.inc.state(true, entry.Gen, entry.Models) == stateFresh {
+			if ok && r.inc.state(true, entry.Gen, entry.Models, nil) == stateFresh {
 				out[name] = reusedSection{data: data, records: entry.Records}
 				continue
 			}
