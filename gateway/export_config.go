@@ -11,6 +11,7 @@ import (
 func (s *Server) configureExporter(x *export.Exporter, c *caller, refresh bool) {
 	x.Modes = s.cfg.Modes
 	x.Fixes = s.cfg.Fixes
+	x.MaxInFlight = s.cfg.ExportConcurrency
 	if c.Company != nil {
 		x.Defaults = s.cfg.Companies[c.Company.Name].CompanyDefaults
 	}

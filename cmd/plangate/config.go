@@ -38,6 +38,8 @@ type Config struct {
 		ServicePassword string        `yaml:"service_password"`
 		// LoginCache is how long a successful login is reused (0: 1m; negative: never).
 		LoginCache time.Duration `yaml:"login_cache"`
+		// Concurrency is how many Odoo calls one export runs at once (0: 4).
+		Concurrency int `yaml:"concurrency"`
 	} `yaml:"odoo"`
 	// Companies are per-company settings kept outside Odoo, keyed by name.
 	Companies map[string]gateway.CompanyConfig `yaml:"companies"`
@@ -86,6 +88,7 @@ func defaultConfig() Config {
 	c.Odoo.URL = "http://localhost:8069"
 	c.Odoo.Protocol = "xmlrpc"
 	c.Odoo.Timeout = 10 * time.Minute
+	c.Odoo.Concurrency = 4
 	c.Odoo.User = "admin"
 	c.Limits.MaxBody = 256 << 20
 	c.Limits.MaxConcurrentExports = 4
@@ -126,6 +129,7 @@ func odooOptions(c *Config) []option {
 		{"odoo-insecure", "odoo.insecure", "skip TLS certificate checks (self-signed test servers only)", &c.Odoo.Insecure},
 		{"odoo-timeout", "odoo.timeout", "time limit of one Odoo call", &c.Odoo.Timeout},
 		{"database", "odoo.database", "Odoo database; empty: the only database Odoo lists", &c.Odoo.Database},
+		{"odoo-concurrency", "odoo.concurrency", "Odoo calls one export runs at once (independent reads overlap)", &c.Odoo.Concurrency},
 	}
 }
 

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/plangate/plangate/fixtures/odooemu"
 	"github.com/plangate/plangate/mappers/odoo"
 )
 
@@ -62,5 +67,39 @@ func TestEmulatorCostFlag(t *testing.T) {
 				t.Errorf("emulator stopped with %v", err)
 			}
 		})
+	}
+}
+
+// TestExportConcurrencyFlag: --odoo-concurrency bounds the Odoo calls of
+// `plangate export`; the document is the same at every bound.
+func TestExportConcurrencyFlag(t *testing.T) {
+	ds, err := loadDataset(&Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu := odooemu.New(ds)
+	emu.SetCost(odooemu.CostModel{PerCall: 15 * time.Millisecond}) // calls overlap when they may
+	srv := odooemu.Start(emu)
+	defer srv.Close()
+	var first []byte
+	for _, n := range []int{1, 3} {
+		file := filepath.Join(t.TempDir(), "doc.xml")
+		env, _, stderr := testEnv(map[string]string{"PLANGATE_ODOO_PASSWORD": "admin", "PLANGATE_ODOO_URL": srv.URL})
+		emu.ResetUsage()
+		err := run(context.Background(), []string{"export", "--company", "My Company (San Francisco)", "--now", "2026-11-24T00:44:33",
+			"--log-level", "error", "--odoo-concurrency", fmt.Sprint(n), "-o", file}, env)
+		if err != nil {
+			t.Fatalf("export: %v\n%s", err, stderr)
+		}
+		// Login and the company check run before the export, one at a time.
+		if peak := emu.Usage().Peak; peak > n || (n > 1 && peak < 2) {
+			t.Errorf("--odoo-concurrency %d: %d calls at once", n, peak)
+		}
+		doc, _ := os.ReadFile(file)
+		if first == nil {
+			first = doc
+		} else if !bytes.Equal(doc, first) {
+			t.Errorf("--odoo-concurrency %d wrote another document", n)
+		}
 	}
 }

@@ -72,7 +72,7 @@ func runExport(ctx context.Context, env *cliEnv, args []string) error {
 		defer os.Remove(tmp.Name())
 		w = tmp
 	}
-	x := &export.Exporter{Session: sess, Logger: log, Modes: cfg.Export.Modes, Fixes: cfg.Export.Fixes,
+	x := &export.Exporter{Session: sess, Logger: log, Modes: cfg.Export.Modes, Fixes: cfg.Export.Fixes, MaxInFlight: cfg.Odoo.Concurrency,
 		Defaults: cfg.Companies[cfg.Export.Company].CompanyDefaults}
 	var st *store.Store
 	if cfg.Store != "" {

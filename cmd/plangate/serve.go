@@ -84,6 +84,7 @@ func gatewayServer(cfg *Config, log *slog.Logger) (*gateway.Server, *store.Store
 		CacheMargin:          cfg.Export.CacheMargin,
 		OMS:                  cfg.omsEngine,
 		AuthCacheTTL:         cfg.Odoo.LoginCache,
+		ExportConcurrency:    cfg.Odoo.Concurrency,
 	}, t, st, log)
 	if st != nil {
 		srv.SetShops(&shop.Service{Store: st, Log: log})
