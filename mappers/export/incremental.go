@@ -177,6 +177,9 @@ func (in *incremental) checkModel(ctx context.Context, model string, last store.
 			return err
 		},
 	)
+	if uncheckable(err) { // a model this Odoo lacks (or hides) has no records to change
+		changed, count, err = nil, 0, nil
+	}
 	if err != nil {
 		return fmt.Errorf("incremental: check %s: %w", model, err)
 	}
@@ -265,6 +268,9 @@ func (in *incremental) firstCheck(ctx context.Context, model string) error {
 			return err
 		},
 	)
+	if uncheckable(err) {
+		count, top, err = 0, nil, nil
+	}
 	if err != nil {
 		return fmt.Errorf("incremental: check %s: %w", model, err)
 	}
@@ -370,6 +376,11 @@ func noSuchModel(err error) bool {
 	return odoo.IsKind(err, odoo.KindNotFound) || (errors.As(err, &e) && strings.Contains(e.Fault, "KeyError"))
 }
 
+// uncheckable reports whether a change check failed because the model
+// does not exist or the export user may not read it (record rules, for a
+// user without settings rights): such a model counts as unchanged.
+func uncheckable(err error) bool { return noSuchModel(err) || odoo.IsKind(err, odoo.KindAccess) }
+
 // query is one cacheable read and what its answer depends on.
 type query struct {
 	key    string
@@ -420,6 +431,9 @@ func (in *incremental) plan(ctx context.Context, kind, model string, domain odoo
 	qu := &query{model: model, domain: domain, q: q, rel: map[string]odoo.Field{}}
 	deps := map[string]bool{model: true}
 	paths, coldOn := map[string]bool{}, map[string]bool{}
+	for _, m := range accessModels {
+		deps[m], coldOn[m] = true, true
+	}
 	read := append([]string(nil), q.Fields...)
 	follow := func(f string) bool {
 		fd, ok := fields[f]

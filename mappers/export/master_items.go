@@ -59,15 +59,18 @@ type supplierGroup struct {
 
 // itemReads are the records behind the items section.
 type itemReads struct {
-	routes, templates, supplierInfos []odoo.Record
-	short                            bool
-	products                         *recordStream
+	templates     map[int]*template
+	mtoRoute      int
+	supplierInfos []odoo.Record
+	short         bool
+	products      *recordStream
 }
 
 // loadItems reads routes, templates, the short-name check and supplier
 // infos at once, and streams the products (§3.4.12).
 func (r *run) loadItems() (func() error, error) {
 	var in itemReads
+	var routes, tmpls []odoo.Record
 	tfields := []string{"sale_ok", "purchase_ok", "list_price", "standard_price", "uom_id", "categ_id", "product_variant_ids", "route_ids"}
 	if r.init.hasExpiry {
 		tfields = append(tfields, "expiration_time")
@@ -75,8 +78,8 @@ func (r *run) loadItems() (func() error, error) {
 	in.products = r.stream("product.product", nil, odoo.Query{Fields: []string{"id", "name", "code", "product_tmpl_id", "volume", "weight",
 		"product_template_attribute_value_ids", "price_extra"}})
 	err := parallel(
-		r.readTo(&in.routes, "stock.route", nil, odoo.Query{Fields: []string{"name"}}),
-		r.readTo(&in.templates, "product.template", odoo.Domain{odoo.Term("type", "not in", []any{"service", "consu"})}, odoo.Query{Fields: tfields}),
+		r.readTo(&routes, "stock.route", nil, odoo.Query{Fields: []string{"name"}}),
+		r.readTo(&tmpls, "product.template", odoo.Domain{odoo.Term("type", "not in", []any{"service", "consu"})}, odoo.Query{Fields: tfields}),
 		func() (err error) {
 			in.short, err = r.shortNames()
 			return err
@@ -90,31 +93,32 @@ func (r *run) loadItems() (func() error, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func() error { return r.writeItems(in) }, nil
-}
-
-// writeItems writes the products with their suppliers (§3.4.12).
-func (r *run) writeItems(in itemReads) error {
-	m := &r.master
-	for _, rt := range in.routes {
+	for _, rt := range routes {
 		if rt.String("name") == mtoRouteName {
-			m.mtoRoute = rt.ID()
+			in.mtoRoute = rt.ID()
 		}
 	}
-	m.templates = make(map[int]*template, len(in.templates))
-	for _, t := range in.templates {
+	in.templates = make(map[int]*template, len(tmpls))
+	for _, t := range tmpls {
 		uomID, uomName := t.Many2One("uom_id")
 		tp := &template{ID: t.ID(), UOMID: uomID, UOMName: uomName, Category: t.M2OID("categ_id"),
 			PurchaseOK: t.Bool("purchase_ok"), SaleOK: t.Bool("sale_ok"), ListPrice: t.Float("list_price"),
 			StandardPrice: t.Float("standard_price"), Variants: t.IDs("product_variant_ids"), Routes: t.IDs("route_ids"),
 			ExpirationTime: t.Float("expiration_time")}
 		for _, rt := range tp.Routes {
-			if rt == m.mtoRoute && rt != 0 {
+			if rt == in.mtoRoute && rt != 0 {
 				tp.MTO = true
 			}
 		}
-		m.templates[t.ID()] = tp
+		in.templates[t.ID()] = tp
 	}
+	return func() error { return r.writeItems(in) }, nil
+}
+
+// writeItems writes the products with their suppliers (§3.4.12).
+func (r *run) writeItems(in itemReads) error {
+	m := &r.master
+	m.templates, m.mtoRoute = in.templates, in.mtoRoute
 	short := in.short
 	suppliers := r.itemSuppliers(in.supplierInfos)
 

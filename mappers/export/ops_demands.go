@@ -22,6 +22,14 @@ type saleOrder struct {
 	Warehouse     int
 }
 
+// saleLine is the part of a sale.order.line of read S1 the demands use:
+// kept instead of the record, as thousands wait for their turn.
+type saleLine struct {
+	ID, Order, Product, UOM int
+	Qty                     float64
+	Moves                   []int
+}
+
 // loadDemands reads the sales order lines and the open stock moves at
 // once, then the lines' orders (§3.4.14).
 func (r *run) loadDemands() (func() error, error) {
@@ -37,63 +45,68 @@ func (r *run) loadDemands() (func() error, error) {
 		}
 		domain = append(domain, extra...)
 	}
-	var lines, orderRecs []odoo.Record
+	var lines []saleLine
+	var orders map[int]*saleOrder
 	err := parallel(
 		func() error {
-			err := r.readTo(&lines, "sale.order.line", domain, odoo.Query{Fields: []string{"qty_delivered", "state", "product_id", "product_uom_qty",
-				"product_uom", "order_id", "move_ids"}})()
-			if err != nil {
-				return err
-			}
-			orderIDs := make([]int, 0, len(lines))
+			orderIDs := []int{}
 			seen := map[int]bool{}
-			for _, l := range lines {
-				if id := l.M2OID("order_id"); id != 0 && !seen[id] {
+			err := r.each("sale.order.line", domain, odoo.Query{Fields: []string{"qty_delivered", "state", "product_id", "product_uom_qty",
+				"product_uom", "order_id", "move_ids"}}, func(l odoo.Record) error {
+				sl := saleLine{ID: l.ID(), Order: l.M2OID("order_id"), Product: l.M2OID("product_id"), UOM: l.M2OID("product_uom"),
+					Qty: l.Float("product_uom_qty"), Moves: l.IDs("move_ids")}
+				lines = append(lines, sl)
+				if id := sl.Order; id != 0 && !seen[id] {
 					seen[id] = true
 					orderIDs = append(orderIDs, id)
 				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			return r.readIDsTo(&orderRecs, "sale.order", orderIDs, []string{"name", "state", "partner_id", "commitment_date", "date_order", "picking_policy", "warehouse_id"})()
+			recs, err := r.readIDs("sale.order", orderIDs, []string{"name", "state", "partner_id", "commitment_date", "date_order", "picking_policy", "warehouse_id"})
+			orders = make(map[int]*saleOrder, len(recs))
+			for _, o := range recs {
+				so := &saleOrder{Name: o.String("name"), State: o.String("state"), Partner: o.M2OID("partner_id"),
+					PickingPolicy: o.String("picking_policy"), Warehouse: o.M2OID("warehouse_id")}
+				so.Commitment, _ = o.Time("commitment_date")
+				so.DateOrder, _ = o.Time("date_order")
+				orders[o.ID()] = so
+			}
+			return err
 		},
 		r.readOpenMoves,
 	)
 	if err != nil {
 		return nil, err
 	}
-	return func() error { return r.writeDemands(lines, orderRecs) }, nil
+	return func() error { return r.writeDemands(lines, orders) }, nil
 }
 
 // writeDemands maps sales order lines to demands (§3.4.14).
-func (r *run) writeDemands(lines, orderRecs []odoo.Record) error {
-	orders := make(map[int]*saleOrder, len(orderRecs))
-	for _, o := range orderRecs {
-		so := &saleOrder{Name: o.String("name"), State: o.String("state"), Partner: o.M2OID("partner_id"),
-			PickingPolicy: o.String("picking_policy"), Warehouse: o.M2OID("warehouse_id")}
-		so.Commitment, _ = o.Time("commitment_date")
-		so.DateOrder, _ = o.Time("date_order")
-		orders[o.ID()] = so
-	}
+func (r *run) writeDemands(lines []saleLine, orders map[int]*saleOrder) error {
 
 	r.w.S("<!-- sales order lines -->\n<demands>\n")
 	n := 0
 	for _, l := range lines {
-		so := orders[l.M2OID("order_id")]
+		so := orders[l.Order]
 		if so == nil {
 			continue
 		}
-		it := r.master.items[l.M2OID("product_id")]
+		it := r.master.items[l.Product]
 		customer, okc := r.master.customers[so.Partner]
 		wh, okw := r.master.warehouses[so.Warehouse]
 		if it == nil || !okc || !okw {
 			continue
 		}
-		name := fmt.Sprintf("%s %d", so.Name, l.ID())
+		name := fmt.Sprintf("%s %d", so.Name, l.ID)
 		due := so.DateOrder
 		if !so.Commitment.IsZero() {
 			due = so.Commitment
 		}
 		var open []*openMove
-		for _, mid := range l.IDs("move_ids") {
+		for _, mid := range l.Moves {
 			if m, ok := r.ops.openMoves[mid]; ok {
 				open = append(open, m)
 			}
@@ -102,7 +115,7 @@ func (r *run) writeDemands(lines, orderRecs []odoo.Record) error {
 		if state == "sale" && len(open) == 0 {
 			state = "done"
 		}
-		ordered := r.convertQty(l.Float("product_uom_qty"), l.M2OID("product_uom"), it.TmplID)
+		ordered := r.convertQty(l.Qty, l.UOM, it.TmplID)
 		emit := func(name string, qty float64, due time.Time, status string) {
 			minship := 0.0
 			policy := "independent"
@@ -125,7 +138,7 @@ func (r *run) writeDemands(lines, orderRecs []odoo.Record) error {
 		case "sale":
 			for _, m := range open {
 				mname := name
-				if len(l.IDs("move_ids")) > 1 {
+				if len(l.Moves) > 1 {
 					mname = fmt.Sprintf("%s %d", name, m.ID)
 				}
 				q := r.convertQty(m.ProductUOMQty, m.ProductUOM, it.TmplID)
@@ -148,7 +161,7 @@ func (r *run) writeDemands(lines, orderRecs []odoo.Record) error {
 		case "cancel":
 			emit(name, ordered, due, "canceled")
 		default:
-			r.warnOnce("sale.order.line", l.ID(), "Unknown sales order state", "state", state)
+			r.warnOnce("sale.order.line", l.ID, "Unknown sales order state", "state", state)
 		}
 	}
 	r.w.S("</demands>\n")

@@ -19,8 +19,13 @@ import (
 // needs it. Sections that show the export clock are always rendered.
 
 // initModels are what the initialisation reads (company settings with the
-// calendar and warehouse they name, units, the user's zone, modules).
-var initModels = []string{"ir.model", "ir.module.module", "res.company", "res.users", "resource.calendar", "stock.warehouse", "uom.category", "uom.uom"}
+// calendar and warehouse they name, units, the user's zone, modules), and
+// accessModels.
+var initModels = append([]string{"ir.model", "ir.module.module", "res.company", "resource.calendar", "stock.warehouse", "uom.category", "uom.uom"}, accessModels...)
+
+// accessModels decide which records the export user sees (groups, record
+// rules): when they change, every cached read is read again.
+var accessModels = []string{"ir.rule", "res.groups", "res.users"}
 
 // sectionModels records, per section, the models its reads depend on; a
 // section with a read the cache could not follow is opaque (never reused).
