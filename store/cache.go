@@ -68,6 +68,9 @@ type ModelMark struct {
 	// Changed is the run that last saw a record of the model written,
 	// created or deleted.
 	Changed int64 `json:"changed"`
+	// Absent: the model does not exist (looked for again when the
+	// installed modules change).
+	Absent bool `json:"absent,omitempty"`
 }
 
 // CachedField is the part of a fields_get answer exports use.

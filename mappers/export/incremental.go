@@ -136,9 +136,35 @@ func (in *incremental) checkAll(ctx context.Context) error {
 		models = append(models, m)
 	}
 	sort.Strings(models)
+	const modules = "ir.module.module"
+	// Models this Odoo lacks are looked for again only when the installed
+	// modules changed, which their check says.
+	modsChecked := make(chan struct{})
+	if _, ok := prev.Models[modules]; !ok {
+		close(modsChecked)
+	}
 	fns := make([]func() error, len(models))
 	for i, m := range models {
-		fns[i] = func() error { return in.checkModel(ctx, m, prev.Models[m]) }
+		last := prev.Models[m]
+		fns[i] = func() error {
+			switch {
+			case m == modules:
+				defer close(modsChecked)
+			case last.Absent:
+				select {
+				case <-modsChecked:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				if in.modulesSame() {
+					in.mu.Lock()
+					in.marks[m] = last
+					in.mu.Unlock()
+					return nil
+				}
+			}
+			return in.checkModel(ctx, m, last)
+		}
 	}
 	// What the initialisation reads counts for every section.
 	var unseen []string
@@ -151,12 +177,20 @@ func (in *incremental) checkAll(ctx context.Context) error {
 	if err := parallel(fns...); err != nil {
 		return err
 	}
-	const modules = "ir.module.module"
-	_, known := prev.Models[modules]
-	in.modsSame = known && !in.deleted[modules] && len(in.changed[modules]) == 0
+	in.modsSame = in.modulesSame()
 	// Saved now: the marks hold whatever happens to this run, and the
 	// next run must not take this one's number again.
 	return in.save()
+}
+
+// modulesSame reports whether the check of the installed modules (done by
+// now) found them unchanged since the last run.
+func (in *incremental) modulesSame() bool {
+	const modules = "ir.module.module"
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	_, known := in.prev.Models[modules]
+	return known && !in.deleted[modules] && len(in.changed[modules]) == 0
 }
 
 // checkModel finds the ids of model written since the last check and
@@ -177,13 +211,14 @@ func (in *incremental) checkModel(ctx context.Context, model string, last store.
 			return err
 		},
 	)
+	absent := noSuchModel(err)
 	if uncheckable(err) { // a model this Odoo lacks (or hides) has no records to change
 		changed, count, err = nil, 0, nil
 	}
 	if err != nil {
 		return fmt.Errorf("incremental: check %s: %w", model, err)
 	}
-	mark := store.ModelMark{Count: count, MaxID: last.MaxID, Watermark: last.Watermark, CheckedAt: in.readAt, Changed: last.Changed}
+	mark := store.ModelMark{Count: count, MaxID: last.MaxID, Watermark: last.Watermark, CheckedAt: in.readAt, Changed: last.Changed, Absent: absent}
 	ids := make(map[int]bool, len(changed))
 	created := 0
 	for _, rec := range changed {
@@ -268,13 +303,14 @@ func (in *incremental) firstCheck(ctx context.Context, model string) error {
 			return err
 		},
 	)
+	absent := noSuchModel(err)
 	if uncheckable(err) {
 		count, top, err = 0, nil, nil
 	}
 	if err != nil {
 		return fmt.Errorf("incremental: check %s: %w", model, err)
 	}
-	mark := store.ModelMark{Count: count, CheckedAt: in.readAt, Changed: in.gen}
+	mark := store.ModelMark{Count: count, CheckedAt: in.readAt, Changed: in.gen, Absent: absent}
 	if len(top) > 0 {
 		mark.MaxID = top[0]
 	}

@@ -186,6 +186,7 @@ func (r *run) run() error {
 				r.w.S(string(rs.data))
 				r.counts[sec.name] = rs.records
 				r.inc.reused.Add(1)
+				r.inc.hits.Add(int64(rs.records)) // records served from the state file
 				return nil
 			}
 			close(l.done)
