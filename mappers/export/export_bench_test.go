@@ -107,7 +107,6 @@ func BenchmarkExport(b *testing.B) {
 	}
 }
 
-
 // BenchmarkIncremental compares cold and warm exports with the record
 // cache over JSON-RPC, modes 1 and 2 as configured by default (every
 // section cacheable). "warm" changes nothing between runs;
