@@ -179,4 +179,3 @@ type warnState struct {
 	warned map[string]bool
 }
 
-func fmtKey(parts ...any) string { return fmt.Sprint(parts...) }
