@@ -51,8 +51,11 @@ type CacheMeta struct {
 type CacheScope struct {
 	Database string `json:"database"`
 	// Gen counts the export runs of the scope; each takes the next.
-	Gen    int64                `json:"gen"`
-	Models map[string]ModelMark `json:"models"`
+	Gen int64 `json:"gen"`
+	// ReadGroup says whether Odoo answers the one-call check (read_group):
+	// 1 yes, -1 no, 0 not known yet.
+	ReadGroup int                  `json:"read_group,omitempty"`
+	Models    map[string]ModelMark `json:"models"`
 	// Fields holds fields_get per model (a nil map: the model does not
 	// exist), valid while the installed modules are unchanged; stored
 	// apart from the rest.

@@ -31,7 +31,8 @@ import (
 var (
 	odooCost = flag.String("odoo-cost", "",
 		"emulator cost model (odooemu.ParseCost: off, odoo, call=18ms,field=20us,xmlrpc=1.3,computed=2,workers=N); empty: odoo for benchmarks, off for tests")
-	benchScales = flag.String("scales", "1,10,30", "dataset scales of the export benchmarks (the demo times N; 30 is the size of issue 14's grown database)")
+	benchScales   = flag.String("scales", "1,10,30", "dataset scales of the export benchmarks (the demo times N; 30 is the size of issue 14's grown database)")
+	benchInFlight = flag.Int("inflight", 0, "Odoo calls an export of the benchmarks runs at once (0: the default, 4; 1: one after the other)")
 )
 
 const emuChildEnv = "PLANGATE_BENCH_EMULATOR" // "scale,cost model"

@@ -95,7 +95,7 @@ func BenchmarkExport(b *testing.B) {
 		for _, protocol := range []odoo.Protocol{odoo.ProtocolJSONRPC, odoo.ProtocolXMLRPC} {
 			b.Run(fmt.Sprintf("scale%d/%s", scale, protocol), func(b *testing.B) {
 				emu := emulatorProcess(b, scale, cost)
-				x := &export.Exporter{Session: emu.login(b, protocol), Logger: quietLog}
+				x := &export.Exporter{Session: emu.login(b, protocol), MaxInFlight: *benchInFlight, Logger: quietLog}
 				p := export.Params{Mode: 1, Delta: 999, Company: "My Company (San Francisco)", Now: benchNow}
 				m := newExportMeter(b, emu)
 				for i := 0; i < b.N; i++ {
@@ -126,7 +126,7 @@ func BenchmarkIncremental(b *testing.B) {
 					}
 					defer st.Close()
 					ctx := context.Background()
-					x := &export.Exporter{Session: s, Cache: st, Refresh: variant == "cold", Logger: quietLog}
+					x := &export.Exporter{Session: s, Cache: st, Refresh: variant == "cold", MaxInFlight: *benchInFlight, Logger: quietLog}
 					p := export.Params{Mode: mode, Delta: 999, Company: "My Company (San Francisco)", Now: time.Now().UTC()}
 					if _, err := x.Export(ctx, io.Discard, p); err != nil { // fills the cache
 						b.Fatal(err)

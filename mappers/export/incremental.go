@@ -72,6 +72,9 @@ type incremental struct {
 	modsSame bool                       // installed modules unchanged: cached fields_get answers hold
 	ready    chan struct{}              // closed when the checks are done
 
+	// group says whether read_group answers as Odoo 17's does: 1 yes,
+	// -1 no (checkAll finds out once per scope).
+	group        int
 	hits, misses atomic.Int64 // records served from the cache / read from Odoo
 	reused       atomic.Int64 // sections served whole from the cache
 }
@@ -131,6 +134,15 @@ func (in *incremental) checkAll(ctx context.Context) error {
 	}
 	in.prev = prev
 	in.gen = prev.Gen + 1
+	if in.group = prev.ReadGroup; in.group == 0 {
+		// Once per scope: does this Odoo answer the one-call check?
+		in.group = 1
+		if _, works, err := in.readGroup(ctx, "ir.module.module"); err != nil {
+			return fmt.Errorf("incremental: check ir.module.module: %w", err)
+		} else if !works {
+			in.group = -1
+		}
+	}
 	models := make([]string, 0, len(prev.Models))
 	for m := range prev.Models {
 		models = append(models, m)
@@ -196,21 +208,27 @@ func (in *incremental) modulesSame() bool {
 // checkModel finds the ids of model written since the last check and
 // whether records were deleted: the count, archived included, must equal
 // the last one plus the records created since (ids above the highest one
-// seen; ids only grow).
+// seen; ids only grow). One read_group gives the count and the latest
+// write_date; only when that is recent are the written ids searched.
 func (in *incremental) checkModel(ctx context.Context, model string, last store.ModelMark) error {
 	since := in.since(last)
 	var changed []odoo.Record
-	var count int
-	err := parallel(
-		func() (err error) {
-			changed, err = in.check.SearchRead(ctx, model, odoo.Domain{odoo.Term(writeDate, ">=", since)}, odoo.Query{Fields: []string{writeDate}})
-			return err
-		},
-		func() (err error) {
+	searchChanged := func() (err error) {
+		changed, err = in.check.SearchRead(ctx, model, odoo.Domain{odoo.Term(writeDate, ">=", since)}, odoo.Query{Fields: []string{writeDate}})
+		return err
+	}
+	sum, grouped, err := in.summary(ctx, model)
+	count := sum.count
+	switch {
+	case err != nil:
+	case !grouped:
+		err = parallel(searchChanged, func() (err error) {
 			count, err = in.check.SearchCount(ctx, model, nil, odoo.Query{})
 			return err
-		},
-	)
+		})
+	case sum.latest >= since:
+		err = searchChanged()
+	}
 	absent := noSuchModel(err)
 	if uncheckable(err) { // a model this Odoo lacks (or hides) has no records to change
 		changed, count, err = nil, 0, nil
@@ -219,6 +237,7 @@ func (in *incremental) checkModel(ctx context.Context, model string, last store.
 		return fmt.Errorf("incremental: check %s: %w", model, err)
 	}
 	mark := store.ModelMark{Count: count, MaxID: last.MaxID, Watermark: last.Watermark, CheckedAt: in.readAt, Changed: last.Changed, Absent: absent}
+	mark.MaxID = max(mark.MaxID, sum.maxID)
 	ids := make(map[int]bool, len(changed))
 	created := 0
 	for _, rec := range changed {
@@ -244,6 +263,44 @@ func (in *incremental) checkModel(ctx context.Context, model string, last store.
 	}
 	in.mu.Unlock()
 	return nil
+}
+
+// modelSummary is what one read_group tells about a model.
+type modelSummary struct {
+	count, maxID int
+	latest       string // highest write_date ("" when none)
+}
+
+// summary asks Odoo, in one call, a model's record count (archived
+// included), highest id and latest write_date. grouped is false when this
+// Odoo does not answer read_group so (the checks then take two calls).
+func (in *incremental) summary(ctx context.Context, model string) (modelSummary, bool, error) {
+	if in.group < 0 {
+		return modelSummary{}, false, nil
+	}
+	return in.readGroup(ctx, model)
+}
+
+// readGroup is one read_group of count, highest id and latest write_date;
+// works is false when the answer is not Odoo 17's.
+func (in *incremental) readGroup(ctx context.Context, model string) (modelSummary, bool, error) {
+	v, err := in.check.Call(ctx, model, "read_group", []any{odoo.Domain{}, []any{"write_date:max", "id:max"}, []any{}}, map[string]any{"lazy": false})
+	if err != nil {
+		if uncheckable(err) || odoo.IsKind(err, odoo.KindTransient) || odoo.IsKind(err, odoo.KindCanceled) || odoo.IsKind(err, odoo.KindAuth) {
+			return modelSummary{}, true, err
+		}
+		return modelSummary{}, false, nil
+	}
+	rows, _ := v.([]any)
+	if len(rows) != 1 {
+		return modelSummary{}, false, nil
+	}
+	g, _ := rows[0].(map[string]any)
+	if _, ok := g["__count"]; !ok {
+		return modelSummary{}, false, nil
+	}
+	rec := odoo.Record(g)
+	return modelSummary{count: rec.Int("__count"), maxID: rec.Int("id"), latest: rec.String(writeDate)}, true, nil
 }
 
 // since is where changes are searched from: the last watermark less the
@@ -291,18 +348,20 @@ func (in *incremental) know(ctx context.Context, models []string) error {
 }
 
 func (in *incremental) firstCheck(ctx context.Context, model string) error {
-	var count int
-	var top []int
-	err := parallel(
-		func() (err error) {
-			count, err = in.check.SearchCount(ctx, model, nil, odoo.Query{})
-			return err
-		},
-		func() (err error) {
-			top, err = in.check.Search(ctx, model, nil, odoo.Query{Order: "id desc", Limit: 1})
-			return err
-		},
-	)
+	sum, grouped, err := in.summary(ctx, model)
+	count, top := sum.count, []int{sum.maxID}
+	if err == nil && !grouped {
+		err = parallel(
+			func() (err error) {
+				count, err = in.check.SearchCount(ctx, model, nil, odoo.Query{})
+				return err
+			},
+			func() (err error) {
+				top, err = in.check.Search(ctx, model, nil, odoo.Query{Order: "id desc", Limit: 1})
+				return err
+			},
+		)
+	}
 	absent := noSuchModel(err)
 	if uncheckable(err) {
 		count, top, err = 0, nil, nil
@@ -324,7 +383,7 @@ func (in *incremental) firstCheck(ctx context.Context, model string) error {
 // asked Odoo for any, the fields_get answers.
 func (in *incremental) save() error {
 	in.mu.Lock()
-	sc := store.CacheScope{Database: in.database, Gen: in.gen, Models: make(map[string]store.ModelMark, len(in.marks))}
+	sc := store.CacheScope{Database: in.database, Gen: in.gen, ReadGroup: in.group, Models: make(map[string]store.ModelMark, len(in.marks))}
 	for m, mark := range in.marks {
 		sc.Models[m] = mark
 	}

@@ -178,4 +178,3 @@ type warnState struct {
 	warnMu sync.Mutex
 	warned map[string]bool
 }
-
