@@ -81,7 +81,7 @@ func (r *run) loadItems() (func() error, error) {
 		r.readTo(&routes, "stock.route", nil, odoo.Query{Fields: []string{"name"}}),
 		r.readTo(&tmpls, "product.template", odoo.Domain{odoo.Term("type", "not in", []any{"service", "consu"})}, odoo.Query{Fields: tfields}),
 		func() (err error) {
-			in.short, err = r.shortNames()
+			in.short, err = r.memoBool("short names", []string{"product.product", "product.template"}, r.shortNames)
 			return err
 		},
 		func() error {

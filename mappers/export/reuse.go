@@ -118,34 +118,35 @@ func (r *run) sectionKey(name string) string {
 }
 
 // planReuse decides, once the change checks are done, which sections of
-// the run are served whole from the cache; it returns them with their
-// bytes.
-func (r *run) planReuse(active []section) (map[string]reusedSection, error) {
-	out := map[string]reusedSection{}
+// the run are served whole from the cache (returned with their bytes), and
+// which others still have a valid rendering kept (unchanged: rendered
+// again only because a later section needs them, and not stored again).
+func (r *run) planReuse(active []section) (reused map[string]reusedSection, kept map[string]bool, err error) {
+	reused, kept = map[string]reusedSection{}, map[string]bool{}
 	if r.inc == nil {
-		return out, nil
+		return reused, kept, nil
 	}
 	live := map[string]bool{}
 	for i := len(active) - 1; i >= 0; i-- {
 		name := active[i].name
-		if live[name] { // a later live section needs it
-			continue
-		}
 		if r.reusable(name) {
 			entry, data, ok, err := r.x.Cache.CacheSection(r.sectionKey(name))
 			if err != nil {
-				return nil, fmt.Errorf("incremental: section %s: %w", name, err)
+				return nil, nil, fmt.Errorf("incremental: section %s: %w", name, err)
 			}
 			if ok && r.inc.state(true, entry.Gen, entry.Models, nil) == stateFresh {
-				out[name] = reusedSection{data: data, records: entry.Records}
-				continue
+				kept[name] = true
+				if !live[name] { // no later live section needs it
+					reused[name] = reusedSection{data: data, records: entry.Records}
+					continue
+				}
 			}
 		}
 		for _, n := range closure(name) {
 			live[n] = true
 		}
 	}
-	return out, nil
+	return reused, kept, nil
 }
 
 // reusable reports whether a section could be served whole: it and every
@@ -194,6 +195,42 @@ func (r *run) keepSection(name string, data []byte) error {
 		return fmt.Errorf("incremental: save section %s: %w", name, err)
 	}
 	return nil
+}
+
+// memoBool is a value computed from reads (the short-name check reads
+// every product) as the last run found it while none of models changed;
+// else it is computed and kept.
+func (r *run) memoBool(name string, models []string, compute func() (bool, error)) (bool, error) {
+	if r.inc == nil || !r.cacheable[r.section] {
+		return compute()
+	}
+	deps := sortedKeys(setOf(append(append([]string(nil), models...), accessModels...)))
+	r.noteModels(deps)
+	key := "memo:" + digest(cacheFormat, r.inc.scope, name, r.p.Language)
+	entry, data, ok, err := r.x.Cache.CacheSection(key)
+	if err != nil {
+		return false, fmt.Errorf("incremental: %s: %w", name, err)
+	}
+	if ok && !r.inc.refresh && r.inc.state(true, entry.Gen, entry.Models, nil) == stateFresh {
+		return string(data) == "true", nil
+	}
+	v, err := compute()
+	if err != nil {
+		return false, err
+	}
+	sec := store.CacheSection{Database: r.inc.database, Gen: r.inc.gen, Models: deps}
+	if err := r.x.Cache.SaveCacheSection(key, sec, []byte(fmt.Sprint(v))); err != nil {
+		return false, fmt.Errorf("incremental: save %s: %w", name, err)
+	}
+	return v, nil
+}
+
+func setOf(l []string) map[string]bool {
+	m := make(map[string]bool, len(l))
+	for _, s := range l {
+		m[s] = true
+	}
+	return m
 }
 
 // captureWriter copies what passes while capturing (a section being

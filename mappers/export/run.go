@@ -170,7 +170,7 @@ func (r *run) run() error {
 			r.written[sec.name] = make(chan struct{})
 		}
 	}
-	reused, err := r.planReuse(active)
+	reused, kept, err := r.planReuse(active)
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func (r *run) run() error {
 		}
 		t0 := time.Now()
 		_, isReused := reused[sec.name]
-		if err := r.writeSection(sec.name, l.write, r.inc != nil && !isReused && r.reusable(sec.name)); err != nil {
+		if err := r.writeSection(sec.name, l.write, r.inc != nil && !isReused && !kept[sec.name] && r.reusable(sec.name)); err != nil {
 			return err
 		}
 		close(r.written[sec.name])
