@@ -67,8 +67,8 @@ type incremental struct {
 	marks    map[string]store.ModelMark // after this run's checks
 	changed  map[string]map[int]bool    // ids written since the last check, per model
 	deleted  map[string]bool            // models that lost records (or whose count does not add up)
-	firsts   map[string]*firstCheck     // models checked for the first time in this run
-	fields   map[string]*fieldsEntry    // fields_get per model
+	firsts   onceMap[struct{}]          // models checked for the first time in this run
+	fields   onceMap[fieldsAnswer]      // fields_get per model
 	modsSame bool                       // installed modules unchanged: cached fields_get answers hold
 	ready    chan struct{}              // closed when the checks are done
 
@@ -79,20 +79,11 @@ type incremental struct {
 	reused       atomic.Int64 // sections served whole from the cache
 }
 
-// firstCheck is the first change check of a model, run once however many
-// reads need it.
-type firstCheck struct {
-	once sync.Once
-	err  error
-}
-
-// fieldsEntry is one model's fields_get, asked once per run.
-type fieldsEntry struct {
-	once   sync.Once
+// fieldsAnswer is one model's fields_get; asked says it came from Odoo in
+// this run (not from the last run's answer).
+type fieldsAnswer struct {
 	fields map[string]odoo.Field // nil: no such model
-	err    error
-	asked  bool // of Odoo in this run (not the last run's answer)
-	done   bool
+	asked  bool
 }
 
 const writeDate = "write_date"
@@ -108,7 +99,7 @@ func newIncremental(r *run) *incremental {
 	in := &incremental{cache: r.x.Cache, sess: r.s, check: r.base.WithContext(everything), database: r.s.DB,
 		margin: r.x.CacheMargin, refresh: r.x.Refresh, readAt: r.now, ready: make(chan struct{}),
 		marks: map[string]store.ModelMark{}, changed: map[string]map[int]bool{}, deleted: map[string]bool{},
-		firsts: map[string]*firstCheck{}, fields: map[string]*fieldsEntry{}}
+	}
 	// The scope is fixed before the initialisation: with singlecompany the
 	// company's scope follows from the company named.
 	in.scope = "scope:" + digest(cacheFormat, r.s.DB, r.s.UID, r.s.Context["allowed_company_ids"], r.s.Context["lang"], r.p.Language,
@@ -330,18 +321,13 @@ func (in *incremental) know(ctx context.Context, models []string) error {
 	for _, m := range models {
 		in.mu.Lock()
 		_, known := in.marks[m]
-		fc := in.firsts[m]
-		if !known && fc == nil {
-			fc = &firstCheck{}
-			in.firsts[m] = fc
-		}
 		in.mu.Unlock()
 		if known {
 			continue
 		}
 		fns = append(fns, func() error {
-			fc.once.Do(func() { fc.err = in.firstCheck(ctx, m) })
-			return fc.err
+			_, err := in.firsts.get(m, func() (struct{}, error) { return struct{}{}, in.firstCheck(ctx, m) })
+			return err
 		})
 	}
 	return parallel(fns...)
@@ -387,10 +373,9 @@ func (in *incremental) save() error {
 	for m, mark := range in.marks {
 		sc.Models[m] = mark
 	}
+	in.mu.Unlock()
 	asked := !in.modsSame && len(in.prev.Fields) > 0 // stale answers must go
-	for _, e := range in.fields {
-		asked = asked || e.asked
-	}
+	in.fields.each(func(_ string, a fieldsAnswer) { asked = asked || a.asked })
 	if asked {
 		sc.Fields = map[string]map[string]store.CachedField{}
 		if in.modsSame {
@@ -398,21 +383,17 @@ func (in *incremental) save() error {
 				sc.Fields[m] = f
 			}
 		}
-		for m, e := range in.fields {
-			if e.err != nil || !e.done {
-				continue
-			}
+		in.fields.each(func(m string, a fieldsAnswer) {
 			var cf map[string]store.CachedField
-			if e.fields != nil {
-				cf = make(map[string]store.CachedField, len(e.fields))
-				for name, f := range e.fields {
+			if a.fields != nil {
+				cf = make(map[string]store.CachedField, len(a.fields))
+				for name, f := range a.fields {
 					cf[name] = store.CachedField{Type: f.Type, Relation: f.Relation, Computed: !f.Store, Related: f.Related}
 				}
 			}
 			sc.Fields[m] = cf
-		}
+		})
 	}
-	in.mu.Unlock()
 	if err := in.cache.SaveCacheScope(in.scope, sc); err != nil {
 		return fmt.Errorf("incremental: save scope: %w", err)
 	}
@@ -424,44 +405,31 @@ func (in *incremental) save() error {
 // does not exist. Before the checks are done the cached answer is not
 // trusted.
 func (in *incremental) fieldsOf(ctx context.Context, model string) (map[string]odoo.Field, error) {
-	in.mu.Lock()
-	e, ok := in.fields[model]
-	if !ok {
-		e = &fieldsEntry{}
-		in.fields[model] = e
-	}
-	in.mu.Unlock()
-	e.once.Do(func() {
+	a, err := in.fields.get(model, func() (fieldsAnswer, error) {
 		select {
 		case <-in.ready:
 			if cf, ok := in.prev.Fields[model]; ok && in.modsSame {
+				var fields map[string]odoo.Field
 				if cf != nil {
-					e.fields = make(map[string]odoo.Field, len(cf))
+					fields = make(map[string]odoo.Field, len(cf))
 					for name, f := range cf {
-						e.fields[name] = odoo.Field{Type: f.Type, Relation: f.Relation, Store: !f.Computed, Related: f.Related}
+						fields[name] = odoo.Field{Type: f.Type, Relation: f.Relation, Store: !f.Computed, Related: f.Related}
 					}
 				}
-				in.mu.Lock()
-				e.done = true
-				in.mu.Unlock()
-				return
+				return fieldsAnswer{fields: fields}, nil
 			}
 		default:
 		}
 		f, err := in.sess.FieldsGet(ctx, model)
-		in.mu.Lock()
-		defer in.mu.Unlock()
 		switch {
 		case noSuchModel(err):
-			e.fields = nil
+			return fieldsAnswer{asked: true}, nil
 		case err != nil:
-			e.err = err
-		default:
-			e.fields = f
+			return fieldsAnswer{}, err
 		}
-		e.asked, e.done = true, true
+		return fieldsAnswer{fields: f, asked: true}, nil
 	})
-	return e.fields, e.err
+	return a.fields, err
 }
 
 // noSuchModel reports whether fields_get failed because the model does not

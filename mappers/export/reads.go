@@ -123,22 +123,15 @@ func (r *run) fieldsOf(model string) map[string]odoo.Field {
 		}
 		return f
 	}
-	r.probeMu.Lock()
-	p, ok := r.probed[model]
-	if !ok {
-		p = &probe{}
-		r.probed[model] = p
-	}
-	r.probeMu.Unlock()
-	p.once.Do(func() {
+	f, _ := r.probes.get(model, func() (map[string]odoo.Field, error) {
 		f, err := r.s.FieldsGet(r.ctx, model)
 		if err != nil {
 			r.log.Debug("model not available", "model", model, "err", err)
 			f = nil
 		}
-		p.fields = f
+		return f, nil
 	})
-	return p.fields
+	return f
 }
 
 // hasModel reports whether Odoo has the model.

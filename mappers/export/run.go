@@ -43,8 +43,7 @@ type job struct {
 	cacheable map[string]bool // sections read through the cache
 	inc       *incremental    // nil: no cache
 
-	probeMu sync.Mutex
-	probed  map[string]*probe
+	probes onceMap[map[string]odoo.Field] // fields_get per model, without a cache
 	warnState
 
 	// written has a channel per section of the mode, closed once the
@@ -72,12 +71,6 @@ type run struct {
 	section string
 }
 
-// probe is one fields_get, shared by every section that asks.
-type probe struct {
-	once   sync.Once
-	fields map[string]odoo.Field
-}
-
 // defaultInFlight is how many Odoo calls an export runs at once.
 const defaultInFlight = 4
 
@@ -99,7 +92,7 @@ func (x *Exporter) newRun(ctx context.Context, w io.Writer, p Params) *run {
 	base.T = gate
 	out := &captureWriter{w: w}
 	j := &job{x: x, gate: gate, base: &base, s: &base, out: out, w: xmlschema.NewWriter(out), p: p, log: log,
-		now: now.UTC().Truncate(time.Second), counts: map[string]int{}, probed: map[string]*probe{}}
+		now: now.UTC().Truncate(time.Second), counts: map[string]int{}}
 	j.warned = map[string]bool{}
 	j.mode = x.Modes.For(p.Mode)
 	j.cacheable = map[string]bool{}
