@@ -53,6 +53,7 @@ func (m *exportMeter) export(b *testing.B, x *export.Exporter, p export.Params) 
 	m.usage.Calls += after.Calls - before.Calls
 	m.usage.RecordFields += after.RecordFields - before.RecordFields
 	m.usage.Modelled += after.Modelled - before.Modelled
+	m.usage.Busy += after.Busy - before.Busy
 	m.bytes = st.Bytes
 	m.n++
 	return st
@@ -64,6 +65,7 @@ func (m *exportMeter) report(b *testing.B, scale int) {
 	b.ReportMetric(float64(m.usage.Calls)/n, "calls/op")
 	b.ReportMetric(float64(m.usage.RecordFields)/n, "fields/op")
 	b.ReportMetric(m.usage.Modelled.Seconds()/n, "odoo-s/op")
+	b.ReportMetric(m.usage.Busy.Seconds()/n, "odoo-busy-s/op")
 	b.ReportMetric(m.cpu.Seconds()/n, "cpu-s/op")
 	b.ReportMetric(float64(m.bytes)/1e6, "doc-MB")
 	b.ReportMetric(m.readPeak(), "peak-RSS-MiB")
