@@ -1,7 +1,10 @@
 // Package export maps Odoo records to the frePPLe XML document that the
 // frePPLe Odoo addon (branch 17.0) serves on GET /frepple/xml. It reads Odoo
-// through an odoo.Session and streams the document section by section, in
-// the addon's order (spec §3.2), one file per section.
+// through an odoo.Session, every section's reads at once (run.go), and
+// streams the document section by section, in the addon's order (spec
+// §3.2), one file per section. With a RecordCache it asks Odoo only what
+// changed since the last run (incremental.go) and reuses whole sections
+// (reuse.go).
 package export
 
 import (
