@@ -12,6 +12,7 @@ func (s *Server) configureExporter(x *export.Exporter, c *caller, refresh bool) 
 	x.Modes = s.cfg.Modes
 	x.Fixes = s.cfg.Fixes
 	x.Extensions = s.cfg.Extensions
+	x.MaxInFlight = s.cfg.ExportConcurrency
 	if c.Company != nil {
 		x.Defaults = s.cfg.Companies[c.Company.Name].CompanyDefaults
 	}

@@ -66,6 +66,8 @@ type Config struct {
 	// AuthCacheTTL is how long a successful Basic login is reused before
 	// Odoo is asked again (0: one minute; negative: ask every time).
 	AuthCacheTTL time.Duration
+	// ExportConcurrency is how many Odoo calls one export runs at once (0: 4).
+	ExportConcurrency int
 }
 
 // CompanyConfig are settings of one company.

@@ -2,14 +2,19 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
 )
 
-// The record cache of incremental extraction: per cached query (database,
-// company scope, model, domain, fields) the records last read, keyed by id,
-// plus the write_date watermark of that read.
+// The cache of incremental extraction, one nested bucket per entry:
+//   - a cached query (database, scope, model, domain, fields, order): the
+//     records last read keyed by id, the ids in Odoo's order and CacheMeta;
+//   - a scope (CacheScope): per model what the last change check saw;
+//   - a rendered section (CacheSection): its bytes.
+//
+// Every entry's meta names its database, so DropCache finds them all.
 const bucketCache = "cache"
 
 func init() {
@@ -17,10 +22,14 @@ func init() {
 	registerNested(bucketCache)
 }
 
-// cacheB is the bucket of one cached query.
+// cacheB is the bucket of one cache entry.
 func cacheB(key string) bucket { return bucket{bucketCache, key} }
 
-var keyCacheMeta = []byte("\x00meta")
+var (
+	keyCacheMeta  = []byte("\x00meta")
+	keyCacheOrder = []byte("\x00order")
+	keyCacheData  = []byte("\x00data")
+)
 
 // CacheMeta describes one cached query.
 type CacheMeta struct {
@@ -28,15 +37,65 @@ type CacheMeta struct {
 	Model     string    `json:"model"`
 	Watermark string    `json:"watermark"` // highest write_date of the cached records (UTC text)
 	Updated   time.Time `json:"updated"`
-	// ReadAt is the export clock when the cached read started: records
-	// written well before it were read as they are (zero: unknown).
-	ReadAt time.Time `json:"read_at,omitempty"`
-	Count  int       `json:"count"`
-	// Related counts the records of the models the query's relational
-	// fields point to, to notice deletions there.
-	Related map[string]int `json:"related,omitempty"`
-	// RelatedMax is the highest id of each related model at that time.
-	RelatedMax map[string]int `json:"related_max,omitempty"`
+	Count     int       `json:"count"`
+	// Gen is the export run (CacheScope.Gen) that last brought the records
+	// up to date.
+	Gen int64 `json:"gen,omitempty"`
+	// Deps are the models whose changes can change the answer: the
+	// queried one, those its relational fields point to, those its domain
+	// and order go through.
+	Deps []string `json:"deps,omitempty"`
+	// Order, when not nil, replaces the ids of the query in Odoo's order
+	// (CacheApply); it is kept beside the meta, not in it.
+	Order []int `json:"-"`
+}
+
+// CacheScope is the change-check state of one export scope (database,
+// user, companies, language, mode): per model what the last check saw.
+type CacheScope struct {
+	Database string `json:"database"`
+	// Gen counts the export runs of the scope; each takes the next.
+	Gen int64 `json:"gen"`
+	// ReadGroup says whether Odoo answers the one-call check (read_group):
+	// 1 yes, -1 no, 0 not known yet.
+	ReadGroup int                  `json:"read_group,omitempty"`
+	Models    map[string]ModelMark `json:"models"`
+	// Fields holds fields_get per model (a nil map: the model does not
+	// exist), valid while the installed modules are unchanged; stored
+	// apart from the rest.
+	Fields map[string]map[string]CachedField `json:"-"`
+}
+
+// ModelMark is what a change check of one model saw.
+type ModelMark struct {
+	Count     int       `json:"count"`     // records, archived included
+	MaxID     int       `json:"max_id"`    // highest id seen
+	Watermark string    `json:"watermark"` // highest write_date seen (UTC text)
+	CheckedAt time.Time `json:"checked_at"`
+	// Changed is the run that last saw a record of the model written,
+	// created or deleted.
+	Changed int64 `json:"changed"`
+	// Absent: the model does not exist (looked for again when the
+	// installed modules change).
+	Absent bool `json:"absent,omitempty"`
+}
+
+// CachedField is the part of a fields_get answer exports use.
+type CachedField struct {
+	Type     string `json:"type"`
+	Relation string `json:"relation,omitempty"`
+	Computed bool   `json:"computed,omitempty"` // not stored
+	Related  string `json:"related,omitempty"`
+}
+
+// CacheSection describes a rendered section kept for reuse.
+type CacheSection struct {
+	Database string `json:"database"`
+	// Gen is the run that rendered it; Models are those its content
+	// depends on, directly or through earlier sections.
+	Gen     int64    `json:"gen"`
+	Models  []string `json:"models"`
+	Records int      `json:"records"`
 }
 
 func recordKey(id int) []byte { return u64(id) }
@@ -84,15 +143,58 @@ func (s *Store) CacheIDs(key string) ([]int, error) {
 	return ids, err
 }
 
+// CacheOrder returns the ids of a cached query in Odoo's order (nil when
+// none was stored).
+func (s *Store) CacheOrder(key string) ([]int, error) {
+	var ids []int
+	err := s.kv.view(func(r reader) error {
+		ids = ids[:0]
+		data, err := r.get(cacheB(key), keyCacheOrder)
+		if err != nil {
+			return err
+		}
+		for len(data) > 0 {
+			id, n := binary.Uvarint(data)
+			if n <= 0 {
+				return fmt.Errorf("cache %s: order: %w", key, errShortRecord)
+			}
+			ids = append(ids, int(id))
+			data = data[n:]
+		}
+		return nil
+	})
+	if len(ids) == 0 {
+		ids = nil
+	}
+	return ids, err
+}
+
+// specialKeys is how many of the bucket's non-record keys are present.
+func specialKeys(r reader, b bucket) (int, error) {
+	n := 0
+	for _, k := range [][]byte{keyCacheMeta, keyCacheOrder, keyCacheData} {
+		v, err := r.get(b, k)
+		if err != nil {
+			return 0, err
+		}
+		if v != nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // CacheApply writes changed records, removes deleted ones and stores the
-// new meta data. replace drops everything first (a cold run).
+// new meta data (and meta.Order, when set). replace drops everything
+// first (a cold run).
 //
 // On bbolt this is one transaction. etcd bounds its transactions, so there
 // the records go in chunks and the meta data last, in an update that
 // checks the meta data is still the one this apply started from: after a
 // concurrent apply of the same query it drops the meta data instead (the
-// next run is cold), so records and meta data never disagree. A record too
-// large for one etcd value is not cached: it is read from Odoo each time.
+// next run is cold), so records and meta data never disagree. A record,
+// or an order, too large for one etcd value is not cached: the record is
+// read from Odoo each time, the query's order asked again.
 func (s *Store) CacheApply(key string, meta CacheMeta, upserts map[int]map[string]any, deletes []int, replace bool) error {
 	b := cacheB(key)
 	lim := s.kv.limits()
@@ -114,6 +216,13 @@ func (s *Store) CacheApply(key string, meta CacheMeta, upserts map[int]map[strin
 	for _, id := range deletes {
 		writes = append(writes, write{key: recordKey(id)})
 	}
+	var order []byte
+	if meta.Order != nil {
+		order = make([]byte, 0, 3*len(meta.Order))
+		for _, id := range meta.Order {
+			order = binary.AppendUvarint(order, uint64(id))
+		}
+	}
 	apply := func(tx txn, ws []write) error {
 		for _, w := range ws {
 			var err error
@@ -128,18 +237,32 @@ func (s *Store) CacheApply(key string, meta CacheMeta, upserts map[int]map[strin
 		}
 		return nil
 	}
-	// putMeta stores the meta data with the number of records, which the
-	// bucket holds beside the meta data itself.
-	putMeta := func(tx txn, metaPresent bool) error {
+	// finish stores the order and the meta data with the number of
+	// records, which the bucket holds beside its other keys (those present
+	// are counted from what the update reads).
+	finish := func(tx txn) error {
 		n, err := tx.count(b)
 		if err != nil {
 			return err
 		}
-		if metaPresent {
-			n--
+		special, err := specialKeys(tx, b)
+		if err != nil {
+			return err
+		}
+		switch {
+		case meta.Order == nil:
+		case len(order) > lim.value:
+			// A stale order would be worse than none.
+			if err := tx.del(b, keyCacheOrder); err != nil {
+				return err
+			}
+		default:
+			if err := tx.put(b, keyCacheOrder, order); err != nil {
+				return err
+			}
 		}
 		m := meta
-		m.Count = n
+		m.Count = n - special
 		return putJSON(tx, b, keyCacheMeta, &m)
 	}
 	if lim == unlimited {
@@ -153,11 +276,7 @@ func (s *Store) CacheApply(key string, meta CacheMeta, upserts map[int]map[strin
 			if err := apply(tx, writes); err != nil {
 				return err
 			}
-			was, err := tx.get(b, keyCacheMeta)
-			if err != nil {
-				return err
-			}
-			return putMeta(tx, was != nil)
+			return finish(tx)
 		})
 	}
 	var was []byte
@@ -191,7 +310,7 @@ func (s *Store) CacheApply(key string, meta CacheMeta, upserts map[int]map[strin
 		if !bytes.Equal(now, was) {
 			return tx.del(b, keyCacheMeta)
 		}
-		return putMeta(tx, now != nil)
+		return finish(tx)
 	})
 	if err != nil {
 		return fmt.Errorf("cache %s: %w", key, err)
@@ -199,14 +318,91 @@ func (s *Store) CacheApply(key string, meta CacheMeta, upserts map[int]map[strin
 	return nil
 }
 
-// DropCache forgets cached records of one database (all when empty).
+// CacheScope returns a scope's change-check state.
+func (s *Store) CacheScope(key string) (sc CacheScope, ok bool, err error) {
+	err = s.kv.view(func(r reader) error {
+		sc = CacheScope{}
+		if ok, err = getJSON(r, cacheB(key), keyCacheMeta, &sc); err != nil || !ok {
+			return err
+		}
+		_, err = getJSON(r, cacheB(key), keyCacheData, &sc.Fields)
+		return err
+	})
+	return sc, ok, err
+}
+
+// SaveCacheScope stores a scope's change-check state; sc.Fields nil keeps
+// the fields stored before (they change far less often than the marks).
+// Fields too large for one value of the backend are dropped: the next run
+// asks Odoo for them again.
+func (s *Store) SaveCacheScope(key string, sc CacheScope) error {
+	var fields []byte
+	if sc.Fields != nil {
+		var err error
+		if fields, err = json.Marshal(sc.Fields); err != nil {
+			return fmt.Errorf("cache %s: encode fields: %w", key, err)
+		}
+	}
+	sc.Fields = nil
+	return s.kv.update(func(tx txn) error {
+		b := cacheB(key)
+		switch {
+		case fields == nil:
+		case len(fields) > s.kv.limits().value:
+			if err := tx.del(b, keyCacheData); err != nil {
+				return err
+			}
+		default:
+			if err := tx.put(b, keyCacheData, fields); err != nil {
+				return err
+			}
+		}
+		return putJSON(tx, b, keyCacheMeta, &sc)
+	})
+}
+
+// CacheSection returns a rendered section and its description.
+func (s *Store) CacheSection(key string) (sec CacheSection, data []byte, ok bool, err error) {
+	err = s.kv.view(func(r reader) error {
+		sec, data = CacheSection{}, nil
+		if ok, err = getJSON(r, cacheB(key), keyCacheMeta, &sec); err != nil || !ok {
+			return err
+		}
+		v, err := r.get(cacheB(key), keyCacheData)
+		if v == nil {
+			ok = false // described but not kept (too large): render it
+		}
+		data = bytes.Clone(v)
+		return err
+	})
+	return sec, data, ok, err
+}
+
+// SaveCacheSection stores a rendered section. A section too large for one
+// value of the backend (etcd's limit) is not kept: it is rendered again.
+func (s *Store) SaveCacheSection(key string, sec CacheSection, data []byte) error {
+	return s.kv.update(func(tx txn) error {
+		b := cacheB(key)
+		if len(data) > s.kv.limits().value {
+			return tx.delBucket(b)
+		}
+		if err := tx.put(b, keyCacheData, data); err != nil {
+			return err
+		}
+		return putJSON(tx, b, keyCacheMeta, &sec)
+	})
+}
+
+// DropCache forgets every cache entry of one database (all when empty).
 func (s *Store) DropCache(database string) error {
 	root := top(bucketCache)
 	var doomed []string
 	err := s.kv.view(func(r reader) error {
 		doomed = doomed[:0]
 		return r.buckets(root, func(name []byte) error {
-			var meta CacheMeta
+			var meta struct {
+				Database string `json:"database"`
+			}
 			if database == "" {
 				doomed = append(doomed, string(name))
 			} else if ok, _ := getJSON(r, cacheB(string(name)), keyCacheMeta, &meta); ok && meta.Database == database {

@@ -44,6 +44,8 @@ type Config struct {
 		ServicePassword string        `yaml:"service_password"`
 		// LoginCache is how long a successful login is reused (default 1m; 0 or negative: never).
 		LoginCache time.Duration `yaml:"login_cache"`
+		// Concurrency is how many Odoo calls one export runs at once (0: 4).
+		Concurrency int `yaml:"concurrency"`
 	} `yaml:"odoo"`
 	// Companies are per-company settings kept outside Odoo, keyed by name.
 	Companies map[string]gateway.CompanyConfig `yaml:"companies"`
@@ -78,6 +80,7 @@ type Config struct {
 	} `yaml:"export"`
 	Emulator struct {
 		Dataset string `yaml:"dataset"` // directory of a dataset; empty: the embedded demo
+		Cost    string `yaml:"cost"`    // cost model (odooemu.ParseCost): off, odoo, call=18ms,field=20us,...
 	} `yaml:"emulator"`
 	// Diff holds the settings of plangate diff (diff.go).
 	Diff diffConfig `yaml:"diff"`
@@ -98,6 +101,7 @@ func defaultConfig() Config {
 	c.Odoo.URL = "http://localhost:8069"
 	c.Odoo.Protocol = "xmlrpc"
 	c.Odoo.Timeout = 10 * time.Minute
+	c.Odoo.Concurrency = 4
 	c.Odoo.User = "admin"
 	c.Odoo.LoginCache = time.Minute
 	c.Limits.MaxBody = 256 << 20
@@ -156,6 +160,7 @@ func odooOptions(c *Config) []option {
 		{"odoo-insecure", "odoo.insecure", "skip TLS certificate checks (self-signed test servers only)", &c.Odoo.Insecure},
 		{"odoo-timeout", "odoo.timeout", "time limit of one Odoo call", &c.Odoo.Timeout},
 		{"database", "odoo.database", "Odoo database; empty: the only database Odoo lists", &c.Odoo.Database},
+		{"odoo-concurrency", "odoo.concurrency", "Odoo calls one export runs at once (independent reads overlap)", &c.Odoo.Concurrency},
 	}
 }
 
@@ -199,6 +204,7 @@ func exportOptions(c *Config) []option {
 func datasetOptions(c *Config) []option {
 	return []option{
 		{"dataset", "emulator.dataset", "directory of an Odoo dataset (format of shared/fixtures/odoo17-demo); empty: the embedded demo", &c.Emulator.Dataset},
+		{"cost", "emulator.cost", "make the emulator as slow as a real Odoo: off, odoo (18ms a call, 20us a record-field, XML-RPC x1.3, computed x2) or call=18ms,field=20us,xmlrpc=1.3,computed=2,workers=N", &c.Emulator.Cost},
 	}
 }
 

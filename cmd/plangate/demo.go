@@ -52,6 +52,17 @@ func loadDataset(cfg *Config) (*odooemu.Dataset, error) {
 	return ds, nil
 }
 
+// newEmulator serves ds with the --cost model.
+func newEmulator(cfg *Config, ds *odooemu.Dataset) (*odooemu.Emulator, error) {
+	cost, err := odooemu.ParseCost(cfg.Emulator.Cost)
+	if err != nil {
+		return nil, fmt.Errorf("--cost: %w", err)
+	}
+	emu := odooemu.New(ds)
+	emu.SetCost(cost)
+	return emu, nil
+}
+
 func companyNames(ds *odooemu.Dataset) []string {
 	var out []string
 	if m := ds.Model("res.company"); m != nil {
@@ -80,7 +91,10 @@ func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	emu := odooemu.New(ds)
+	emu, err := newEmulator(cfg, ds)
+	if err != nil {
+		return err
+	}
 	if now, err := parseNow(cfg.Now); err == nil && cfg.Now != "" {
 		emu.SetClock(now)
 	}
@@ -214,7 +228,10 @@ func runEmulator(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	emu := odooemu.New(ds)
+	emu, err := newEmulator(cfg, ds)
+	if err != nil {
+		return err
+	}
 	if cfg.Now != "" {
 		now, err := parseNow(cfg.Now)
 		if err != nil {

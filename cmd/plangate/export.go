@@ -128,7 +128,7 @@ func exportSession(ctx context.Context, t odoo.Transport, cfg *Config) (*odoo.Se
 // newExporter is an exporter with the configured modes, fixes and company defaults.
 func newExporter(cfg *Config, sess *odoo.Session, log *slog.Logger) *export.Exporter {
 	return &export.Exporter{Session: sess, Logger: log, Modes: cfg.Export.Modes, Fixes: cfg.Export.Fixes, Extensions: cfg.Export.Extensions,
-		Defaults: cfg.Companies[cfg.Export.Company].CompanyDefaults}
+		MaxInFlight: cfg.Odoo.Concurrency, Defaults: cfg.Companies[cfg.Export.Company].CompanyDefaults}
 }
 
 // exportParams are the request parameters of a command-line export.

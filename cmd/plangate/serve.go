@@ -107,6 +107,7 @@ func gatewayServer(ctx context.Context, cfg *Config, log *slog.Logger) (*gateway
 		AuthCacheTTL:         loginCacheTTL(cfg.Odoo.LoginCache),
 		PageCompanies:        cfg.pageCompanies,
 		AddonURL:             cmp.Or(cfg.Diff.Addon, cfg.Odoo.URL),
+		ExportConcurrency:    cfg.Odoo.Concurrency,
 	}, t, st, log)
 	if st != nil {
 		srv.SetShops(&shop.Service{Store: st, Log: log})

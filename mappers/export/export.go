@@ -1,7 +1,10 @@
 // Package export maps Odoo records to the frePPLe XML document that the
 // frePPLe Odoo addon (branch 17.0) serves on GET /frepple/xml. It reads Odoo
-// through an odoo.Session and streams the document section by section, in
-// the addon's order (spec §3.2), one file per section.
+// through an odoo.Session, every section's reads at once (run.go), and
+// streams the document section by section, in the addon's order (spec
+// §3.2), one file per section. With a RecordCache it asks Odoo only what
+// changed since the last run (incremental.go) and reuses whole sections
+// (reuse.go).
 package export
 
 import (
@@ -70,6 +73,10 @@ type Stats struct {
 	CacheHits   int
 	CacheMisses int
 	Watermarks  map[string]string
+	// SectionsReused counts sections served whole from the cache;
+	// ModelsChecked the models whose changes were looked for.
+	SectionsReused int
+	ModelsChecked  int
 }
 
 // Exporter writes frePPLe documents from one Odoo session.
@@ -78,7 +85,8 @@ type Exporter struct {
 	Session *odoo.Session
 	// Logger receives warnings about skipped records; nil means slog.Default().
 	Logger *slog.Logger
-	// MaxInFlight bounds concurrent Odoo calls (0: 4).
+	// MaxInFlight bounds the Odoo calls one export runs at once (0: 4):
+	// independent reads overlap, since Odoo's time dominates an export.
 	MaxInFlight int
 	// Flush, when set, is called after each section so bytes reach the client
 	// while Odoo is still being read (e.g. http.Flusher.Flush).
@@ -107,48 +115,52 @@ func (x *Exporter) Export(ctx context.Context, w io.Writer, p Params) (Stats, er
 	if p.Fixes == (Fixes{}) {
 		p.Fixes = x.Fixes
 	}
-	r, err := x.newRun(ctx, w, p)
-	if err != nil {
-		return Stats{}, err
-	}
-	err = r.run()
+	r := x.newRun(ctx, w, p)
+	err := r.run()
 	if ferr := r.w.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("export: write: %w", ferr)
 	}
-	st := Stats{Sections: r.counts, Bytes: r.w.Bytes(), Duration: time.Since(start), Calls: int(r.calls.Load())}
+	st := Stats{Sections: r.counts, Bytes: r.w.Bytes(), Duration: time.Since(start), Calls: int(r.gate.Calls())}
 	if r.inc != nil {
-		st.Calls += r.inc.stats.Calls
 		st.CacheHits = int(r.inc.hits.Load())
 		st.CacheMisses = int(r.inc.misses.Load())
-		st.Watermarks = r.inc.stats.Watermarks
+		st.SectionsReused = int(r.inc.reused.Load())
+		st.ModelsChecked = len(r.inc.prev.Models)
+		st.Watermarks = r.inc.watermarks()
 	}
 	return st, err
 }
 
-// section is one fragment of the document (spec §3.2).
+// section is one fragment of the document (spec §3.2). load reads what
+// the section needs from Odoo and returns the function that writes it;
+// loads run concurrently, writes in document order (run.go).
 type section struct {
-	name  string
-	write func(*run) error
+	name string
+	load func(*run) (write func() error, err error)
+	// needs are the earlier sections whose state the load or the write
+	// joins against (reuse.go serves a section whole only when no written
+	// section needs it).
+	needs []string
 }
 
 // sections lists the document in the addon's order (spec §3.2 table).
 var sections = []section{
-	{"header", (*run).writeHeader},
-	{"users", (*run).writeUsers},
-	{"calendars", (*run).writeCalendars},
-	{"locations", (*run).writeLocations},
-	{"customers", (*run).writeCustomers},
-	{"suppliers", (*run).writeSuppliers},
-	{"skills", (*run).writeSkills},
-	{"resources", (*run).writeResources},
-	{"resourceskills", (*run).writeResourceSkills},
-	{"categories", (*run).writeCategories},
-	{"items", (*run).writeItems},
-	{"itemdistributions", (*run).writeItemDistributions}, // extension, off by default
-	{"operations", (*run).writeOperations},
-	{"demands", (*run).writeDemands},
-	{"purchaseorders", (*run).writePurchaseOrders},
-	{"manufacturingorders", (*run).writeManufacturingOrders},
-	{"orderpoints", (*run).writeOrderpoints},
-	{"onhand", (*run).writeOnhand},
+	{"header", (*run).loadHeader, nil},
+	{"users", (*run).loadUsers, nil},
+	{"calendars", (*run).loadCalendars, nil},
+	{"locations", (*run).loadLocations, nil},
+	{"customers", (*run).loadCustomers, nil},
+	{"suppliers", (*run).loadSuppliers, []string{"customers"}},
+	{"skills", (*run).loadSkills, nil},
+	{"resources", (*run).loadResources, []string{"calendars", "locations"}},
+	{"resourceskills", (*run).loadResourceSkills, []string{"resources"}},
+	{"categories", (*run).loadCategories, nil},
+	{"items", (*run).loadItems, []string{"customers", "categories"}},
+	{"itemdistributions", (*run).loadItemDistributions, []string{"items", "locations"}}, // extension, off by default
+	{"operations", (*run).loadOperations, []string{"items", "resources", "locations"}},
+	{"demands", (*run).loadDemands, []string{"items", "customers", "locations"}},
+	{"purchaseorders", (*run).loadPurchaseOrders, []string{"items", "customers", "locations"}},
+	{"manufacturingorders", (*run).loadManufacturingOrders, []string{"items", "locations", "resources", "purchaseorders"}},
+	{"orderpoints", (*run).loadOrderpoints, []string{"items"}},
+	{"onhand", (*run).loadOnhand, []string{"items", "locations"}},
 }

@@ -12,12 +12,14 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/plangate/plangate/fixtures/datasets"
 	"github.com/plangate/plangate/fixtures/etcdtest"
+	"github.com/plangate/plangate/fixtures/gen"
+	"github.com/plangate/plangate/fixtures/odooemu"
 	"github.com/plangate/plangate/mappers/export"
+	"github.com/plangate/plangate/mappers/odoo"
 	"github.com/plangate/plangate/store"
 )
-
-func TestMain(m *testing.M) { etcdtest.Main(m) }
 
 // The record cache in etcd serves warm exports identical to cold ones,
 // as it does in a file.
@@ -27,7 +29,7 @@ func TestIncrementalEqualsColdOnEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	testIncrementalEqualsCold(t, newIncRigOn(t, st))
+	testIncrementalEqualsCold(t, func(t *testing.T, mode int, modes export.Modes) *incRig { return newIncRigOn(t, st, mode, modes) })
 }
 
 // BenchmarkCacheSpace measures what the record cache of a grown database
@@ -106,4 +108,24 @@ func BenchmarkCacheSpace(b *testing.B) {
 			b.ReportMetric(float64(fi.Size())/(1<<20), "bbolt-MiB")
 		})
 	}
+}
+
+// benchSession serves the demo scaled n times in this process, charging
+// nothing per call, and counts RPC calls.
+func benchSession(b testing.TB, scale int, calls *atomic.Int64) *odoo.Session {
+	ds, err := odooemu.Load(datasets.Demo(), ".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := odooemu.Start(odooemu.New(gen.Scale(ds, scale, 1)))
+	b.Cleanup(srv.Close)
+	tr, err := odoo.NewTransport(odoo.Options{URL: srv.URL, Protocol: odoo.ProtocolXMLRPC, OnCall: func(string, string, string, time.Duration, error) { calls.Add(1) }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := odoo.Login(context.Background(), tr, "odoo17", "admin", "admin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
 }

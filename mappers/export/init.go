@@ -40,65 +40,83 @@ type uom struct {
 	Name     string
 }
 
-// initialise performs reads R1–R6 (spec §3.6.1) and sets the time zone.
+// initialise performs reads R1–R6 (spec §3.6.1), at once where they are
+// independent, and sets the time zone.
 func (r *run) initialise() error {
-	ctx := r.ctx
-	v, err := odoo.ServerVersion(ctx, r.s.T)
-	r.calls.Add(1)
-	if err != nil {
-		return fmt.Errorf("read server version: %w", err)
-	}
-	r.init.version = v.ServerVersion
-
-	// §3.1.1: the requested zone, else the user's, else UTC.
-	r.tz = time.UTC
-	if loc, err := time.LoadLocation(r.p.Timezone); r.p.Timezone != "" && err == nil {
-		r.tz = loc
-	} else {
-		users, err := r.readIDs("res.users", []int{r.s.UID}, []string{"tz"})
-		if err != nil {
-			return err
-		}
-		if len(users) > 0 {
-			if tz := users[0].String("tz"); tz != "" {
-				if loc, err := time.LoadLocation(tz); err == nil {
-					r.tz = loc
-				} else {
-					r.log.Warn("unknown user time zone; using UTC", "tz", tz)
-				}
-			}
-		}
-	}
-
 	installed := func(module string) (bool, error) {
 		recs, err := r.read("ir.module.module", odoo.Domain{odoo.Term("state", "=", "installed"), odoo.Term("name", "=", module)},
 			odoo.Query{Fields: []string{"id"}})
 		return len(recs) > 0, err
 	}
-	if r.init.hasSubcontracting, err = installed("mrp_subcontracting"); err != nil {
+	// With singlecompany the units are read in the company's scope, which
+	// is only known once the company is.
+	uomsNow := r.p.Mode != 0 && !r.p.SingleCompany
+	err := parallel(
+		func() error {
+			v, err := odoo.ServerVersion(r.ctx, r.s.T)
+			if err != nil {
+				return fmt.Errorf("read server version: %w", err)
+			}
+			r.init.version = v.ServerVersion
+			return nil
+		},
+		r.readTimezone,
+		func() (err error) {
+			r.init.hasSubcontracting, err = installed("mrp_subcontracting")
+			return err
+		},
+		func() error {
+			expiry, err := installed("mrp_product_expiry")
+			r.init.hasExpiry = expiry && strings.Contains(r.p.Apps, "freppledb.shelflife")
+			return err
+		},
+		func() error {
+			wo, err := r.read("ir.model", odoo.Domain{odoo.Term("model", "=", "mrp.workorder")}, odoo.Query{Fields: []string{"name"}})
+			r.init.manageWorkOrders = len(wo) > 0
+			return err
+		},
+		r.readCompany,
+		func() error {
+			if !uomsNow {
+				return nil
+			}
+			return r.readUOMs()
+		},
+	)
+	if err != nil || r.p.Mode == 0 {
 		return err
-	}
-	expiry, err := installed("mrp_product_expiry")
-	if err != nil {
-		return err
-	}
-	r.init.hasExpiry = expiry && strings.Contains(r.p.Apps, "freppledb.shelflife")
-	wo, err := r.read("ir.model", odoo.Domain{odoo.Term("model", "=", "mrp.workorder")}, odoo.Query{Fields: []string{"name"}})
-	if err != nil {
-		return err
-	}
-	r.init.manageWorkOrders = len(wo) > 0
-
-	if err := r.readCompany(); err != nil {
-		return err
-	}
-	if r.p.Mode == 0 {
-		return nil
 	}
 	if r.p.SingleCompany && r.init.company.ID != 0 {
 		r.s = r.base.WithContext(odoo.Context{"allowed_company_ids": []any{r.init.company.ID}})
 	}
+	if uomsNow {
+		return nil
+	}
 	return r.readUOMs()
+}
+
+// readTimezone sets the export zone (§3.1.1): the requested one, else the
+// user's, else UTC.
+func (r *run) readTimezone() error {
+	r.tz = time.UTC
+	if loc, err := time.LoadLocation(r.p.Timezone); r.p.Timezone != "" && err == nil {
+		r.tz = loc
+		return nil
+	}
+	users, err := r.readIDs("res.users", []int{r.s.UID}, []string{"tz"})
+	if err != nil {
+		return err
+	}
+	if len(users) > 0 {
+		if tz := users[0].String("tz"); tz != "" {
+			if loc, err := time.LoadLocation(tz); err == nil {
+				r.tz = loc
+			} else {
+				r.log.Warn("unknown user time zone; using UTC", "tz", tz)
+			}
+		}
+	}
+	return nil
 }
 
 // readCompany reads the company settings (R5). The addon's own fields may

@@ -8,8 +8,8 @@ import (
 	"github.com/plangate/plangate/xmlschema"
 )
 
-// writeItemDistributions writes, with the itemdistributions extension, an
-// <itemdistribution> for every item and pair of warehouses that one of
+// loadItemDistributions reads, with the itemdistributions extension, what
+// the section's <itemdistribution> elements need: one for every item and pair of warehouses that one of
 // Odoo's routes moves the item between (the addon writes none): the
 // route's chain of pull rules (package resupply) from one warehouse's
 // location to another's, through transit. The route must apply to the
@@ -20,14 +20,23 @@ import (
 // delays in days, the priority its sequence + 1, since frePPLe does not
 // use a distribution of priority 0 and Odoo's resupply routes have
 // sequence 0.
-func (r *run) writeItemDistributions() error {
+func (r *run) loadItemDistributions() (func() error, error) {
+	none := func() error { return nil }
 	if !r.hasModel("stock.rule") {
 		r.warnOnce("stock.rule", 0, "stock.rule not readable: no item distributions")
-		return nil
+		return none, nil
 	}
-	recs, err := r.read("stock.rule", resupply.RuleDomain(), odoo.Query{Fields: r.onlyExisting("stock.rule", resupply.RuleFields...)})
+	var recs, cats []odoo.Record
+	err := parallel(
+		r.readTo(&recs, "stock.rule", resupply.RuleDomain(), odoo.Query{Fields: r.onlyExisting("stock.rule", resupply.RuleFields...)}),
+		r.readTo(&cats, "product.category", nil, odoo.Query{Fields: []string{"parent_id"}}),
+	)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	// The warehouses of the rules' locations are the locations section's.
+	if err := r.await("locations"); err != nil {
+		return nil, err
 	}
 	m := &r.master
 	codeWarehouse := make(map[string]int, len(m.warehouses))
@@ -45,18 +54,25 @@ func (r *run) writeItemDistributions() error {
 		return 0
 	})
 	if len(chains) == 0 {
-		return nil
+		return none, nil
 	}
 	// The routes' links give every product, category and warehouse they
 	// apply to in one read (the other side of route_ids).
 	routes, err := r.read("stock.route", odoo.Domain{odoo.Term("id", "in", anyInts(resupply.Routes(chains)))},
 		odoo.Query{Fields: []string{"sequence", "product_ids", "categ_ids", "warehouse_ids"}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(routes) == 0 {
-		return nil // archived
+		return none, nil // archived
 	}
+	return func() error { return r.writeItemDistributions(chains, routes, cats) }, nil
+}
+
+// writeItemDistributions writes the distributions of chains for the
+// items written before (their templates and categories).
+func (r *run) writeItemDistributions(chains []resupply.Chain, routes, cats []odoo.Record) error {
+	m := &r.master
 	a := resupply.Applicability{TemplateRoutes: map[int][]int{}, TemplateCategory: map[int]int{}, CategoryRoutes: map[int][]int{},
 		CategoryParent: map[int]int{}, WarehouseRoutes: map[int][]int{}}
 	sequence := make(map[int]int, len(routes))
@@ -67,10 +83,6 @@ func (r *run) writeItemDistributions() error {
 				into[id] = append(into[id], rt.ID())
 			}
 		}
-	}
-	cats, err := r.read("product.category", nil, odoo.Query{Fields: []string{"parent_id"}})
-	if err != nil {
-		return err
 	}
 	for _, c := range cats {
 		a.CategoryParent[c.ID()] = c.M2OID("parent_id")

@@ -84,7 +84,9 @@ type item struct {
 	Description string
 }
 
-// writeHeader writes the XML declaration, <plan>, <description> and <current>.
+// loadHeader writes the XML declaration, <plan>, <description> and <current>.
+func (r *run) loadHeader() (func() error, error) { return writeOnly(r.writeHeader) }
+
 func (r *run) writeHeader() error {
 	r.w.S(`<?xml version="1.0" encoding="UTF-8" ?>`, "\n",
 		`<plan xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" source="odoo_`, xmlschema.PyInt(r.p.Mode), `">`, "\n",
@@ -93,12 +95,12 @@ func (r *run) writeHeader() error {
 	return nil
 }
 
-// writeUsers writes the members of the "frePPLe user" group as a JSON
+// loadUsers writes the members of the "frePPLe user" group as a JSON
 // string property (§3.4.2), serialised like Python's json.dumps.
-func (r *run) writeUsers() error {
+func (r *run) loadUsers() (func() error, error) {
 	groups, err := r.read("res.groups", odoo.Domain{odoo.Term("name", "=", "frePPLe user")}, odoo.Query{Fields: []string{"users"}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var ids []int
 	for _, g := range groups {
@@ -106,8 +108,12 @@ func (r *run) writeUsers() error {
 	}
 	users, err := r.readIDs("res.users", ids, []string{"name", "login"})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return func() error { return r.writeUsers(users) }, nil
+}
+
+func (r *run) writeUsers(users []odoo.Record) error {
 	pairs := make([]string, 0, len(users))
 	for _, u := range users {
 		pairs = append(pairs, "["+pyJSONString(u.String("name"))+", "+pyJSONString(u.String("login"))+"]")

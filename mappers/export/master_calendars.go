@@ -26,31 +26,50 @@ type calendarDef struct {
 	entries []calendarEntry
 }
 
+// calendarReads are the records the calendars are built from.
+type calendarReads struct {
+	cals, workcenters, resourceAtts, resourceLeaves, atts, leaves []odoo.Record
+}
+
+// loadCalendars reads calendars, the workcenters using them, their
+// attendances and leaves (§3.4.3), all at once.
+func (r *run) loadCalendars() (func() error, error) {
+	var in calendarReads
+	err := parallel(
+		r.readTo(&in.cals, "resource.calendar", nil, odoo.Query{Fields: []string{"name", "tz"}}),
+		r.readTo(&in.workcenters, "mrp.workcenter", odoo.Domain{odoo.Term("resource_calendar_id", "!=", false)},
+			odoo.Query{Fields: []string{"resource_id", "resource_calendar_id"}}),
+		r.readTo(&in.resourceAtts, "resource.calendar.attendance", odoo.Domain{odoo.Term("resource_id", "!=", false)},
+			odoo.Query{Fields: []string{"resource_id"}}),
+		r.readTo(&in.resourceLeaves, "resource.calendar.leaves", odoo.Domain{odoo.Term("resource_id", "!=", false), odoo.Term("time_type", "=", "leave")},
+			odoo.Query{Fields: []string{"resource_id"}}),
+		r.readTo(&in.atts, "resource.calendar.attendance", odoo.Domain{odoo.Term("display_type", "=", false)},
+			odoo.Query{Fields: []string{"dayofweek", "date_from", "date_to", "hour_from", "hour_to", "calendar_id", "week_type", "resource_id", "day_period"}}),
+		r.readTo(&in.leaves, "resource.calendar.leaves", odoo.Domain{odoo.Term("time_type", "=", "leave")},
+			odoo.Query{Fields: []string{"date_from", "date_to", "calendar_id", "resource_id"}}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return func() error { return r.writeCalendars(in) }, nil
+}
+
 // writeCalendars builds working-hour calendars from attendances and
 // leaves (§3.4.3). The addon's crashes here are fixed: two-week
 // calendars with validity dates (D10) and resource leaves without base
 // attendances (D11) export complete, well-formed calendars.
-func (r *run) writeCalendars() error {
+func (r *run) writeCalendars(in calendarReads) error {
 	m := &r.master
 	m.calendarTZ = map[string]string{}
 	m.resourceCalendar = map[int]string{}
-	cals, err := r.read("resource.calendar", nil, odoo.Query{Fields: []string{"name", "tz"}})
-	if err != nil {
-		return err
-	}
 	calName := map[int]string{}
 	calTZ := map[int]string{}
-	for _, c := range cals {
+	for _, c := range in.cals {
 		calName[c.ID()] = fmt.Sprintf("%s %d", c.String("name"), c.ID())
 		calTZ[c.ID()] = c.String("tz")
 	}
-	wcs, err := r.read("mrp.workcenter", odoo.Domain{odoo.Term("resource_calendar_id", "!=", false)},
-		odoo.Query{Fields: []string{"resource_id", "resource_calendar_id"}})
-	if err != nil {
-		return err
-	}
 	calResources := map[int][]int{}
-	for _, wc := range wcs {
+	for _, wc := range in.workcenters {
 		if res := wc.M2OID("resource_id"); res != 0 {
 			c := wc.M2OID("resource_calendar_id")
 			calResources[c] = append(calResources[c], res)
@@ -62,17 +81,7 @@ func (r *run) writeCalendars() error {
 		calResources[c] = pySetOrder(res)
 	}
 	specific := map[int]string{} // resource id → display name, for resources with own entries
-	for _, q := range []struct {
-		model  string
-		domain odoo.Domain
-	}{
-		{"resource.calendar.attendance", odoo.Domain{odoo.Term("resource_id", "!=", false)}},
-		{"resource.calendar.leaves", odoo.Domain{odoo.Term("resource_id", "!=", false), odoo.Term("time_type", "=", "leave")}},
-	} {
-		recs, err := r.read(q.model, q.domain, odoo.Query{Fields: []string{"resource_id"}})
-		if err != nil {
-			return err
-		}
+	for _, recs := range [][]odoo.Record{in.resourceAtts, in.resourceLeaves} {
 		for _, rec := range recs {
 			id, name := rec.Many2One("resource_id")
 			specific[id] = name
@@ -109,12 +118,7 @@ func (r *run) writeCalendars() error {
 		}
 	}
 
-	atts, err := r.read("resource.calendar.attendance", odoo.Domain{odoo.Term("display_type", "=", false)},
-		odoo.Query{Fields: []string{"dayofweek", "date_from", "date_to", "hour_from", "hour_to", "calendar_id", "week_type", "resource_id", "day_period"}})
-	if err != nil {
-		return err
-	}
-	for _, a := range atts {
+	for _, a := range in.atts {
 		calID := a.M2OID("calendar_id")
 		if _, ok := calName[calID]; !ok {
 			continue
@@ -127,12 +131,7 @@ func (r *run) writeCalendars() error {
 			weekType: a.String("week_type"), dateFrom: a.String("date_from"), dateTo: a.String("date_to"),
 		})
 	}
-	leaves, err := r.read("resource.calendar.leaves", odoo.Domain{odoo.Term("time_type", "=", "leave")},
-		odoo.Query{Fields: []string{"date_from", "date_to", "calendar_id", "resource_id"}})
-	if err != nil {
-		return err
-	}
-	for _, l := range leaves {
+	for _, l := range in.leaves {
 		calID := l.M2OID("calendar_id")
 		if _, ok := calName[calID]; !ok {
 			continue // global leaves without calendar are ignored, as in the addon

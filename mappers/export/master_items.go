@@ -11,12 +11,17 @@ import (
 // mtoRouteName is the English name the addon looks the MTO route up by (D15).
 const mtoRouteName = "Replenish on Order (MTO)"
 
-// writeCategories writes the item hierarchy from product categories (§3.4.11).
-func (r *run) writeCategories() error {
+// loadCategories reads the product categories (§3.4.11).
+func (r *run) loadCategories() (func() error, error) {
 	cats, err := r.read("product.category", nil, odoo.Query{Fields: []string{"complete_name", "parent_id"}})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return func() error { return r.writeCategories(cats) }, nil
+}
+
+// writeCategories writes the item hierarchy from product categories.
+func (r *run) writeCategories(cats []odoo.Record) error {
 	m := &r.master
 	m.categories = make(map[int]string, len(cats))
 	for _, c := range cats {
@@ -52,27 +57,48 @@ type supplierGroup struct {
 	dateEnd     string
 }
 
-// writeItems writes the products with their suppliers (§3.4.12).
-func (r *run) writeItems() error {
-	m := &r.master
-	routes, err := r.read("stock.route", nil, odoo.Query{Fields: []string{"name"}})
-	if err != nil {
-		return err
-	}
-	for _, rt := range routes {
-		if rt.String("name") == mtoRouteName {
-			m.mtoRoute = rt.ID()
-		}
-	}
+// itemReads are the records behind the items section.
+type itemReads struct {
+	templates     map[int]*template
+	mtoRoute      int
+	supplierInfos []odoo.Record
+	short         bool
+	products      *recordStream
+}
+
+// loadItems reads routes, templates, the short-name check and supplier
+// infos at once, and streams the products (§3.4.12).
+func (r *run) loadItems() (func() error, error) {
+	var in itemReads
+	var routes, tmpls []odoo.Record
 	tfields := []string{"sale_ok", "purchase_ok", "list_price", "standard_price", "uom_id", "categ_id", "product_variant_ids", "route_ids"}
 	if r.init.hasExpiry {
 		tfields = append(tfields, "expiration_time")
 	}
-	tmpls, err := r.read("product.template", odoo.Domain{odoo.Term("type", "not in", []any{"service", "consu"})}, odoo.Query{Fields: tfields})
+	in.products = r.stream("product.product", nil, odoo.Query{Fields: []string{"id", "name", "code", "product_tmpl_id", "volume", "weight",
+		"product_template_attribute_value_ids", "price_extra"}})
+	err := parallel(
+		r.readTo(&routes, "stock.route", nil, odoo.Query{Fields: []string{"name"}}),
+		r.readTo(&tmpls, "product.template", odoo.Domain{odoo.Term("type", "not in", []any{"service", "consu"})}, odoo.Query{Fields: tfields}),
+		func() (err error) {
+			in.short, err = r.memoBool("short names", []string{"product.product", "product.template"}, r.shortNames)
+			return err
+		},
+		func() error {
+			fields := r.onlyExisting("product.supplierinfo", "product_tmpl_id", "partner_id", "delay", "min_qty", "date_end", "date_start",
+				"price", "batching_window", "sequence", "is_subcontractor")
+			return r.readTo(&in.supplierInfos, "product.supplierinfo", odoo.Domain{odoo.Term("product_tmpl_id", "!=", false)}, odoo.Query{Fields: fields})()
+		},
+	)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	m.templates = make(map[int]*template, len(tmpls))
+	for _, rt := range routes {
+		if rt.String("name") == mtoRouteName {
+			in.mtoRoute = rt.ID()
+		}
+	}
+	in.templates = make(map[int]*template, len(tmpls))
 	for _, t := range tmpls {
 		uomID, uomName := t.Many2One("uom_id")
 		tp := &template{ID: t.ID(), UOMID: uomID, UOMName: uomName, Category: t.M2OID("categ_id"),
@@ -80,26 +106,26 @@ func (r *run) writeItems() error {
 			StandardPrice: t.Float("standard_price"), Variants: t.IDs("product_variant_ids"), Routes: t.IDs("route_ids"),
 			ExpirationTime: t.Float("expiration_time")}
 		for _, rt := range tp.Routes {
-			if rt == m.mtoRoute && rt != 0 {
+			if rt == in.mtoRoute && rt != 0 {
 				tp.MTO = true
 			}
 		}
-		m.templates[t.ID()] = tp
+		in.templates[t.ID()] = tp
 	}
-	short, err := r.shortNames()
-	if err != nil {
-		return err
-	}
-	suppliers, err := r.itemSuppliers()
-	if err != nil {
-		return err
-	}
+	return func() error { return r.writeItems(in) }, nil
+}
+
+// writeItems writes the products with their suppliers (§3.4.12).
+func (r *run) writeItems(in itemReads) error {
+	m := &r.master
+	m.templates, m.mtoRoute = in.templates, in.mtoRoute
+	short := in.short
+	suppliers := r.itemSuppliers(in.supplierInfos)
 
 	m.items = map[int]*item{}
 	opened := false
 	n := 0
-	err = r.each("product.product", nil, odoo.Query{Fields: []string{"id", "name", "code", "product_tmpl_id", "volume", "weight",
-		"product_template_attribute_value_ids", "price_extra"}}, func(p odoo.Record) error {
+	err := in.products.each(func(p odoo.Record) error {
 		if !opened {
 			r.w.S("<!-- products -->\n<items>\n")
 			opened = true
@@ -205,21 +231,25 @@ func (r *run) shortNames() (bool, error) {
 	if lang == "" {
 		lang = "en_US"
 	}
-	all := r.base.WithContext(odoo.Context{"active_test": false, "lang": lang})
+	all := odoo.Context{"active_test": false, "lang": lang}
+	each := func(model string, domain odoo.Domain, fields []string, fn func(odoo.Record) error) error {
+		q := odoo.Query{Fields: fields, Context: all}
+		if r.s != r.base { // singlecompany: still across all companies
+			return r.base.SearchReadEach(r.ctx, model, domain, q, fn)
+		}
+		return r.each(model, domain, q, fn) // through the cache when there is one
+	}
 	names := map[int]string{}
-	r.calls.Add(1)
-	err := all.SearchReadEach(r.ctx, "product.template", odoo.Domain{odoo.Term("type", "not in", []any{"service", "consu"})},
-		odoo.Query{Fields: []string{"name"}}, func(t odoo.Record) error {
-			names[t.ID()] = t.String("name")
-			return nil
-		})
+	err := each("product.template", odoo.Domain{odoo.Term("type", "not in", []any{"service", "consu"})}, []string{"name"}, func(t odoo.Record) error {
+		names[t.ID()] = t.String("name")
+		return nil
+	})
 	if err != nil {
 		return false, fmt.Errorf("read product.template names: %w", err)
 	}
 	seen := map[string]bool{}
 	short := true
-	r.calls.Add(1)
-	err = all.SearchReadEach(r.ctx, "product.product", nil, odoo.Query{Fields: []string{"default_code", "product_tmpl_id"}}, func(p odoo.Record) error {
+	err = each("product.product", nil, []string{"default_code", "product_tmpl_id"}, func(p odoo.Record) error {
 		name, ok := names[p.M2OID("product_tmpl_id")]
 		if !ok {
 			return nil
@@ -242,13 +272,7 @@ func (r *run) shortNames() (bool, error) {
 
 // itemSuppliers groups supplier infos per template (§3.4.12.4) and records
 // subcontractors for the BOM export.
-func (r *run) itemSuppliers() (map[int][]*supplierGroup, error) {
-	fields := r.onlyExisting("product.supplierinfo", "product_tmpl_id", "partner_id", "delay", "min_qty", "date_end", "date_start",
-		"price", "batching_window", "sequence", "is_subcontractor")
-	infos, err := r.read("product.supplierinfo", odoo.Domain{odoo.Term("product_tmpl_id", "!=", false)}, odoo.Query{Fields: fields})
-	if err != nil {
-		return nil, err
-	}
+func (r *run) itemSuppliers(infos []odoo.Record) map[int][]*supplierGroup {
 	out := map[int][]*supplierGroup{}
 	index := map[string]*supplierGroup{}
 	for _, si := range infos {
@@ -297,7 +321,7 @@ func (r *run) itemSuppliers() (map[int][]*supplierGroup, error) {
 			g.dateEnd = e
 		}
 	}
-	return out, nil
+	return out
 }
 
 func minNonZero(a, b float64) float64 {

@@ -7,13 +7,27 @@ import (
 	"github.com/plangate/plangate/xmlschema"
 )
 
-// writeLocations maps warehouses to frePPLe locations (§3.4.4) and reads
-// the operation types (§3.4.5, no output).
-func (r *run) writeLocations() error {
-	whs, err := r.read("stock.warehouse", nil, odoo.Query{Fields: []string{"name", "code"}})
-	if err != nil {
-		return err
+// loadLocations reads warehouses, internal locations and, when
+// manufacturing orders are written, operation types.
+func (r *run) loadLocations() (func() error, error) {
+	var whs, locs, pts []odoo.Record
+	reads := []func() error{
+		r.readTo(&whs, "stock.warehouse", nil, odoo.Query{Fields: []string{"name", "code"}}),
+		r.readTo(&locs, "stock.location", odoo.Domain{odoo.Term("usage", "=", "internal")}, odoo.Query{Fields: []string{"warehouse_id"}}),
 	}
+	if r.needPickingTypes() {
+		reads = append(reads, r.readTo(&pts, "stock.picking.type", odoo.Domain{"|", odoo.Term("active", "=", 1), odoo.Term("active", "=", 0)},
+			odoo.Query{Fields: []string{"name", "sequence_code", "code", "default_location_src_id", "default_location_dest_id", "warehouse_id"}}))
+	}
+	if err := parallel(reads...); err != nil {
+		return nil, err
+	}
+	return func() error { return r.writeLocations(whs, locs, pts) }, nil
+}
+
+// writeLocations maps warehouses to frePPLe locations (§3.4.4) and keeps
+// internal locations and operation types (§3.4.5, no output).
+func (r *run) writeLocations(whs, locs, pts []odoo.Record) error {
 	m := &r.master
 	m.warehouses = make(map[int]warehouse, len(whs))
 	opened := false
@@ -46,29 +60,18 @@ func (r *run) writeLocations() error {
 		r.init.company.MfgLocation = r.init.company.Name
 	}
 
-	locs, err := r.read("stock.location", odoo.Domain{odoo.Term("usage", "=", "internal")}, odoo.Query{Fields: []string{"warehouse_id"}})
-	if err != nil {
-		return err
-	}
 	m.locationWarehouse = make(map[int]string, len(locs))
 	for _, l := range locs {
 		if w, ok := m.warehouses[l.M2OID("warehouse_id")]; ok {
 			m.locationWarehouse[l.ID()] = w.Code
 		}
 	}
-	return r.readPickingTypes()
+	r.keepPickingTypes(pts)
+	return nil
 }
 
-// readPickingTypes keeps operation types with their warehouses (§3.4.5).
-func (r *run) readPickingTypes() error {
-	if !r.needPickingTypes() {
-		return nil
-	}
-	pts, err := r.read("stock.picking.type", odoo.Domain{"|", odoo.Term("active", "=", 1), odoo.Term("active", "=", 0)},
-		odoo.Query{Fields: []string{"name", "sequence_code", "code", "default_location_src_id", "default_location_dest_id", "warehouse_id"}})
-	if err != nil {
-		return err
-	}
+// keepPickingTypes keeps operation types with their warehouses (§3.4.5).
+func (r *run) keepPickingTypes(pts []odoo.Record) {
 	r.master.pickingTypes = make(map[int]pickingType, len(pts))
 	for _, p := range pts {
 		pt := pickingType{Code: p.String("code"),
@@ -79,7 +82,6 @@ func (r *run) readPickingTypes() error {
 		}
 		r.master.pickingTypes[p.ID()] = pt
 	}
-	return nil
 }
 
 // needPickingTypes: operation types only locate subcontracting MOs, which

@@ -7,16 +7,19 @@ import (
 	"github.com/plangate/plangate/xmlschema"
 )
 
-// writeSkills writes the addon's mrp.skill records (§3.4.8); an Odoo
+// loadSkills reads the addon's mrp.skill records (§3.4.8); an Odoo
 // without the addon has none.
-func (r *run) writeSkills() error {
-	if !r.hasModel("mrp.skill") {
-		return nil
+func (r *run) loadSkills() (func() error, error) {
+	var skills []odoo.Record
+	if r.hasModel("mrp.skill") {
+		if err := r.readTo(&skills, "mrp.skill", nil, odoo.Query{Fields: []string{"name"}})(); err != nil {
+			return nil, err
+		}
 	}
-	skills, err := r.read("mrp.skill", nil, odoo.Query{Fields: []string{"name"}})
-	if err != nil {
-		return err
-	}
+	return func() error { return r.writeSkills(skills) }, nil
+}
+
+func (r *run) writeSkills(skills []odoo.Record) error {
 	if len(skills) == 0 {
 		return nil
 	}
@@ -29,13 +32,18 @@ func (r *run) writeSkills() error {
 	return nil
 }
 
-// writeResources maps workcenters to resources (§3.4.9).
-func (r *run) writeResources() error {
+// loadResources reads the workcenters (§3.4.9).
+func (r *run) loadResources() (func() error, error) {
 	fields := r.onlyExisting("mrp.workcenter", "name", "resource_id", "owner", "resource_calendar_id", "time_efficiency", "default_capacity", "tool")
 	wcs, err := r.read("mrp.workcenter", nil, odoo.Query{Fields: fields})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return func() error { return r.writeResources(wcs) }, nil
+}
+
+// writeResources maps workcenters to resources (§3.4.9).
+func (r *run) writeResources(wcs []odoo.Record) error {
 	m := &r.master
 	m.resources = make(map[int]string, len(wcs))
 	m.resourceOwner = make(map[int]int, len(wcs))
@@ -72,15 +80,19 @@ func (r *run) writeResources() error {
 	return nil
 }
 
-// writeResourceSkills writes the addon's workcenter skills (§3.4.10).
-func (r *run) writeResourceSkills() error {
-	if !r.hasModel("mrp.workcenter.skill") {
-		return nil
+// loadResourceSkills reads the addon's workcenter skills (§3.4.10).
+func (r *run) loadResourceSkills() (func() error, error) {
+	var recs []odoo.Record
+	if r.hasModel("mrp.workcenter.skill") {
+		if err := r.readTo(&recs, "mrp.workcenter.skill", nil, odoo.Query{Fields: []string{"workcenter", "skill", "priority"}})(); err != nil {
+			return nil, err
+		}
 	}
-	recs, err := r.read("mrp.workcenter.skill", nil, odoo.Query{Fields: []string{"workcenter", "skill", "priority"}})
-	if err != nil {
-		return err
-	}
+	return func() error { return r.writeResourceSkills(recs) }, nil
+}
+
+// writeResourceSkills writes the workcenter skills of exported resources.
+func (r *run) writeResourceSkills(recs []odoo.Record) error {
 	opened := false
 	n := 0
 	for _, s := range recs {

@@ -40,11 +40,13 @@ func SectionNames() []string {
 	return out
 }
 
-// DefaultModes reproduces the addon: mode 1 writes everything, fresh on
-// every run; mode 2 writes the slow-changing sections, served incrementally.
+// DefaultModes reproduces the addon: mode 1 writes everything, mode 2 the
+// slow-changing sections. With a state file both are served incrementally:
+// each run asks Odoo what changed since the last one and reads only that
+// (the document equals a cold run's; incremental.go).
 func DefaultModes() Modes {
 	return Modes{
-		1: {Sections: SectionNames()},
+		1: {Sections: SectionNames(), Cacheable: SectionNames()},
 		2: {Sections: append([]string(nil), mode2Sections...), Cacheable: []string{"users", "locations", "customers", "categories", "items", "demands"}},
 	}
 }

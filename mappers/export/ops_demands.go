@@ -22,8 +22,17 @@ type saleOrder struct {
 	Warehouse     int
 }
 
-// writeDemands maps sales order lines to demands (§3.4.14).
-func (r *run) writeDemands() error {
+// saleLine is the part of a sale.order.line of read S1 the demands use:
+// kept instead of the record, as thousands wait for their turn.
+type saleLine struct {
+	ID, Order, Product, UOM int
+	Qty                     float64
+	Moves                   []int
+}
+
+// loadDemands reads the sales order lines and the open stock moves at
+// once, then the lines' orders (§3.4.14).
+func (r *run) loadDemands() (func() error, error) {
 	domain := odoo.Domain{odoo.Term("product_id", "!=", false)}
 	if r.p.Delta < 999 {
 		since := r.now.Add(-time.Duration(r.p.Delta * float64(24*time.Hour)))
@@ -32,59 +41,72 @@ func (r *run) writeDemands() error {
 	if f := r.mode.Filters["demands"]; f != "" {
 		extra, err := ParseDomain(f)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		domain = append(domain, extra...)
 	}
-	lines, err := r.read("sale.order.line", domain, odoo.Query{Fields: []string{"qty_delivered", "state", "product_id", "product_uom_qty",
-		"product_uom", "order_id", "move_ids"}})
+	var lines []saleLine
+	var orders map[int]*saleOrder
+	err := parallel(
+		func() error {
+			orderIDs := []int{}
+			seen := map[int]bool{}
+			err := r.each("sale.order.line", domain, odoo.Query{Fields: []string{"qty_delivered", "state", "product_id", "product_uom_qty",
+				"product_uom", "order_id", "move_ids"}}, func(l odoo.Record) error {
+				sl := saleLine{ID: l.ID(), Order: l.M2OID("order_id"), Product: l.M2OID("product_id"), UOM: l.M2OID("product_uom"),
+					Qty: l.Float("product_uom_qty"), Moves: l.IDs("move_ids")}
+				lines = append(lines, sl)
+				if id := sl.Order; id != 0 && !seen[id] {
+					seen[id] = true
+					orderIDs = append(orderIDs, id)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			recs, err := r.readIDs("sale.order", orderIDs, []string{"name", "state", "partner_id", "commitment_date", "date_order", "picking_policy", "warehouse_id"})
+			orders = make(map[int]*saleOrder, len(recs))
+			for _, o := range recs {
+				so := &saleOrder{Name: o.String("name"), State: o.String("state"), Partner: o.M2OID("partner_id"),
+					PickingPolicy: o.String("picking_policy"), Warehouse: o.M2OID("warehouse_id")}
+				so.Commitment, _ = o.Time("commitment_date")
+				so.DateOrder, _ = o.Time("date_order")
+				orders[o.ID()] = so
+			}
+			return err
+		},
+		r.readOpenMoves,
+	)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	orderIDs := make([]int, 0, len(lines))
-	seen := map[int]bool{}
-	for _, l := range lines {
-		if id := l.M2OID("order_id"); id != 0 && !seen[id] {
-			seen[id] = true
-			orderIDs = append(orderIDs, id)
-		}
-	}
-	orderRecs, err := r.readIDs("sale.order", orderIDs, []string{"name", "state", "partner_id", "commitment_date", "date_order", "picking_policy", "warehouse_id"})
-	if err != nil {
-		return err
-	}
-	orders := make(map[int]*saleOrder, len(orderRecs))
-	for _, o := range orderRecs {
-		so := &saleOrder{Name: o.String("name"), State: o.String("state"), Partner: o.M2OID("partner_id"),
-			PickingPolicy: o.String("picking_policy"), Warehouse: o.M2OID("warehouse_id")}
-		so.Commitment, _ = o.Time("commitment_date")
-		so.DateOrder, _ = o.Time("date_order")
-		orders[o.ID()] = so
-	}
-	if err := r.readOpenMoves(); err != nil {
-		return err
-	}
+	return func() error { return r.writeDemands(lines, orders) }, nil
+}
+
+// writeDemands maps sales order lines to demands (§3.4.14).
+func (r *run) writeDemands(lines []saleLine, orders map[int]*saleOrder) error {
 
 	r.w.S("<!-- sales order lines -->\n<demands>\n")
 	n := 0
 	for _, l := range lines {
-		so := orders[l.M2OID("order_id")]
+		so := orders[l.Order]
 		if so == nil {
 			continue
 		}
-		it := r.master.items[l.M2OID("product_id")]
+		it := r.master.items[l.Product]
 		customer, okc := r.master.customers[so.Partner]
 		wh, okw := r.master.warehouses[so.Warehouse]
 		if it == nil || !okc || !okw {
 			continue
 		}
-		name := fmt.Sprintf("%s %d", so.Name, l.ID())
+		name := fmt.Sprintf("%s %d", so.Name, l.ID)
 		due := so.DateOrder
 		if !so.Commitment.IsZero() {
 			due = so.Commitment
 		}
 		var open []*openMove
-		for _, mid := range l.IDs("move_ids") {
+		for _, mid := range l.Moves {
 			if m, ok := r.ops.openMoves[mid]; ok {
 				open = append(open, m)
 			}
@@ -93,7 +115,7 @@ func (r *run) writeDemands() error {
 		if state == "sale" && len(open) == 0 {
 			state = "done"
 		}
-		ordered := r.convertQty(l.Float("product_uom_qty"), l.M2OID("product_uom"), it.TmplID)
+		ordered := r.convertQty(l.Qty, l.UOM, it.TmplID)
 		emit := func(name string, qty float64, due time.Time, status string) {
 			minship := 0.0
 			policy := "independent"
@@ -116,7 +138,7 @@ func (r *run) writeDemands() error {
 		case "sale":
 			for _, m := range open {
 				mname := name
-				if len(l.IDs("move_ids")) > 1 {
+				if len(l.Moves) > 1 {
 					mname = fmt.Sprintf("%s %d", name, m.ID)
 				}
 				q := r.convertQty(m.ProductUOMQty, m.ProductUOM, it.TmplID)
@@ -139,7 +161,7 @@ func (r *run) writeDemands() error {
 		case "cancel":
 			emit(name, ordered, due, "canceled")
 		default:
-			r.warnOnce("sale.order.line", l.ID(), "Unknown sales order state", "state", state)
+			r.warnOnce("sale.order.line", l.ID, "Unknown sales order state", "state", state)
 		}
 	}
 	r.w.S("</demands>\n")
@@ -147,12 +169,9 @@ func (r *run) writeDemands() error {
 	return nil
 }
 
-// readOpenMoves reads every open stock move once (S3); the demands and
-// the manufacturing orders both use them.
+// readOpenMoves reads every open stock move (S3), for the demands and
+// their reservations.
 func (r *run) readOpenMoves() error {
-	if r.ops.openMoves != nil {
-		return nil
-	}
 	recs, err := r.read("stock.move", odoo.Domain{odoo.Term("state", "in", openMoveStates)},
 		odoo.Query{Fields: []string{"id", "move_orig_ids", "product_id", "date", "quantity", "procure_method", "product_uom_qty", "product_uom", "state"}})
 	if err != nil {

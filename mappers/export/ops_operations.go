@@ -44,13 +44,31 @@ type component struct {
 	qty       float64
 }
 
-// writeOperations maps BOMs and routings to operations (§3.4.13). The
-// addon's N+1 reads of BOM lines become one read of all lines.
-func (r *run) writeOperations() error {
-	stepFields := r.onlyExisting("mrp.routing.workcenter", "name", "bom_id", "workcenter_id", "sequence", "time_cycle", "skill", "search_mode", "secondary_workcenter")
-	stepRecs, err := r.read("mrp.routing.workcenter", nil, odoo.Query{Fields: stepFields, Order: "bom_id, sequence, id asc"})
+// loadOperations reads routing steps, the addon's secondary workcenters
+// and BOMs at once, then all BOM lines (§3.4.13). The addon's N+1 reads of
+// BOM lines become one read of all lines.
+func (r *run) loadOperations() (func() error, error) {
+	var stepRecs, secRecs, boms []odoo.Record
+	err := parallel(
+		func() error {
+			stepFields := r.onlyExisting("mrp.routing.workcenter", "name", "bom_id", "workcenter_id", "sequence", "time_cycle", "skill", "search_mode", "secondary_workcenter")
+			return r.readTo(&stepRecs, "mrp.routing.workcenter", nil, odoo.Query{Fields: stepFields, Order: "bom_id, sequence, id asc"})()
+		},
+		func() error {
+			if !r.hasModel("mrp.secondary.workcenter") {
+				return nil
+			}
+			return r.readTo(&secRecs, "mrp.secondary.workcenter", nil, odoo.Query{Fields: r.onlyExisting("mrp.secondary.workcenter", "workcenter_id", "duration", "search_mode", "skill")})()
+		},
+		r.readTo(&boms, "mrp.bom", nil, odoo.Query{Fields: []string{"product_qty", "product_uom_id", "product_tmpl_id", "product_id", "type",
+			"bom_line_ids", "produce_delay", "days_to_prepare_mo", "sequence", "code"}}),
+	)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	lines, err := r.bomLines(boms)
+	if err != nil {
+		return nil, err
 	}
 	steps := map[int][]routingStep{}
 	for _, s := range stepRecs {
@@ -66,29 +84,18 @@ func (r *run) writeOperations() error {
 			TimeCycle: s.Float("time_cycle"), Skill: s.M2OName("skill"), SearchMode: mode, Secondary: s.IDs("secondary_workcenter")})
 	}
 	secondaries := map[int]secondaryWC{}
-	if r.hasModel("mrp.secondary.workcenter") {
-		recs, err := r.read("mrp.secondary.workcenter", nil, odoo.Query{Fields: r.onlyExisting("mrp.secondary.workcenter", "workcenter_id", "duration", "search_mode", "skill")})
-		if err != nil {
-			return err
+	for _, s := range secRecs {
+		mode := s.String("search_mode")
+		if mode == "" {
+			mode = "PRIORITY"
 		}
-		for _, s := range recs {
-			mode := s.String("search_mode")
-			if mode == "" {
-				mode = "PRIORITY"
-			}
-			secondaries[s.ID()] = secondaryWC{Workcenter: s.M2OID("workcenter_id"), Duration: s.Float("duration"), SearchMode: mode, Skill: s.M2OName("skill")}
-		}
+		secondaries[s.ID()] = secondaryWC{Workcenter: s.M2OID("workcenter_id"), Duration: s.Float("duration"), SearchMode: mode, Skill: s.M2OName("skill")}
 	}
-	boms, err := r.read("mrp.bom", nil, odoo.Query{Fields: []string{"product_qty", "product_uom_id", "product_tmpl_id", "product_id", "type",
-		"bom_line_ids", "produce_delay", "days_to_prepare_mo", "sequence", "code"}})
-	if err != nil {
-		return err
-	}
-	lines, err := r.bomLines(boms)
-	if err != nil {
-		return err
-	}
+	return func() error { return r.writeOperations(steps, secondaries, boms, lines) }, nil
+}
 
+// writeOperations maps BOMs and routings to operations (§3.4.13).
+func (r *run) writeOperations(steps map[int][]routingStep, secondaries map[int]secondaryWC, boms []odoo.Record, lines map[int][]bomLine) error {
 	r.w.S("<!-- bills of material -->\n<operations>\n")
 	n := 0
 	// One pass over the BOMs in Odoo's order (mrp.bom: sequence, then id;

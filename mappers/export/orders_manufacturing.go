@@ -27,17 +27,21 @@ type moData struct {
 // reference in the document only (D5 fixed). The addon's reservation
 // pre-read only ever decrements a dictionary it never reads, so it is
 // skipped (and D2/D8 cannot happen).
-func (r *run) writeManufacturingOrders() error {
+func (r *run) loadManufacturingOrders() (func() error, error) {
 	mos, err := r.read("mrp.production", odoo.Domain{odoo.Term("state", "in", moStates)}, odoo.Query{Fields: []string{"name",
 		"location_dest_id", "picking_type_id", "product_id", "date_start", "qty_producing", "product_qty", "product_uom_id",
 		"procurement_group_id", "workorder_ids", "move_raw_ids"}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	d, err := r.readMOData(mos)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return func() error { return r.writeManufacturingOrders(mos, d) }, nil
+}
+
+func (r *run) writeManufacturingOrders(mos []odoo.Record, d *moData) error {
 	r.w.S("<!-- manufacturing orders in progress -->\n<operationplans>\n")
 	n := 0
 	for _, mo := range mos {
@@ -50,6 +54,9 @@ func (r *run) writeManufacturingOrders() error {
 	return nil
 }
 
+// readMOData reads what the MOs point to, independent reads at once: work
+// orders, raw moves and the batch chain, then the work orders' time logs,
+// routing steps (and their secondary workcenters) and secondary workcenters.
 func (r *run) readMOData(mos []odoo.Record) (*moData, error) {
 	d := &moData{workorders: map[int]odoo.Record{}, rawMoves: map[int]odoo.Record{}, timeLogs: map[int]odoo.Record{},
 		steps: map[int]odoo.Record{}, secondary: map[int]odoo.Record{}, woSecond: map[int]odoo.Record{}}
@@ -65,57 +72,63 @@ func (r *run) readMOData(mos []odoo.Record) (*moData, error) {
 			dst[rec.ID()] = rec
 		}
 	}
-	wofields := r.onlyExisting("mrp.workorder", "display_name", "duration_expected", "duration_unit", "is_user_working", "time_ids",
-		"operation_id", "workcenter_id", "secondary_workcenters", "state", "date_finished", "date_start")
-	recs, err := r.readIDs("mrp.workorder", woIDs, wofields)
-	if err != nil {
-		return nil, err
+	// readInto reads by id into dst.
+	readInto := func(dst map[int]odoo.Record, model string, ids []int, fields []string) error {
+		recs, err := r.readIDs(model, ids, fields)
+		index(dst, recs)
+		return err
 	}
-	index(d.workorders, recs)
-	recs, err = r.readIDs("stock.move", rawIDs, []string{"product_id", "product_qty", "quantity", "product_uom", "workorder_id", "operation_id"})
-	if err != nil {
-		return nil, err
-	}
-	index(d.rawMoves, recs)
-	var logIDs, stepIDs, woSecIDs []int
-	for _, wo := range d.workorders {
-		if wo.Bool("is_user_working") {
-			logIDs = append(logIDs, wo.IDs("time_ids")...)
-		}
-		if s := wo.M2OID("operation_id"); s != 0 {
-			stepIDs = append(stepIDs, s)
-		}
-		woSecIDs = append(woSecIDs, wo.IDs("secondary_workcenters")...)
-	}
-	recs, err = r.readIDs("mrp.workcenter.productivity", logIDs, []string{"date_start", "date_end"})
-	if err != nil {
-		return nil, err
-	}
-	index(d.timeLogs, recs)
-	recs, err = r.readIDs("mrp.routing.workcenter", dedupe(stepIDs), r.onlyExisting("mrp.routing.workcenter", "workcenter_id", "secondary_workcenter", "time_cycle"))
-	if err != nil {
-		return nil, err
-	}
-	index(d.steps, recs)
-	var secIDs []int
-	for _, st := range d.steps {
-		secIDs = append(secIDs, st.IDs("secondary_workcenter")...)
-	}
-	if len(secIDs) > 0 {
-		recs, err = r.readIDs("mrp.secondary.workcenter", dedupe(secIDs), r.onlyExisting("mrp.secondary.workcenter", "workcenter_id", "duration", "search_mode", "skill"))
-		if err != nil {
-			return nil, err
-		}
-		index(d.secondary, recs)
-	}
-	if len(woSecIDs) > 0 {
-		recs, err = r.readIDs("mrp.workorder.secondary.workcenter", dedupe(woSecIDs), []string{"workcenter_id"})
-		if err != nil {
-			return nil, err
-		}
-		index(d.woSecond, recs)
-	}
-	d.batches, err = r.moBatches(mos)
+	err := parallel(
+		func() error {
+			wofields := r.onlyExisting("mrp.workorder", "display_name", "duration_expected", "duration_unit", "is_user_working", "time_ids",
+				"operation_id", "workcenter_id", "secondary_workcenters", "state", "date_finished", "date_start")
+			if err := readInto(d.workorders, "mrp.workorder", woIDs, wofields); err != nil {
+				return err
+			}
+			var logIDs, stepIDs, woSecIDs []int
+			for _, wo := range d.workorders {
+				if wo.Bool("is_user_working") {
+					logIDs = append(logIDs, wo.IDs("time_ids")...)
+				}
+				if s := wo.M2OID("operation_id"); s != 0 {
+					stepIDs = append(stepIDs, s)
+				}
+				woSecIDs = append(woSecIDs, wo.IDs("secondary_workcenters")...)
+			}
+			return parallel(
+				func() error {
+					return readInto(d.timeLogs, "mrp.workcenter.productivity", logIDs, []string{"date_start", "date_end"})
+				},
+				func() error {
+					err := readInto(d.steps, "mrp.routing.workcenter", dedupe(stepIDs), r.onlyExisting("mrp.routing.workcenter", "workcenter_id", "secondary_workcenter", "time_cycle"))
+					if err != nil {
+						return err
+					}
+					var secIDs []int
+					for _, st := range d.steps {
+						secIDs = append(secIDs, st.IDs("secondary_workcenter")...)
+					}
+					if len(secIDs) == 0 {
+						return nil
+					}
+					return readInto(d.secondary, "mrp.secondary.workcenter", dedupe(secIDs), r.onlyExisting("mrp.secondary.workcenter", "workcenter_id", "duration", "search_mode", "skill"))
+				},
+				func() error {
+					if len(woSecIDs) == 0 {
+						return nil
+					}
+					return readInto(d.woSecond, "mrp.workorder.secondary.workcenter", dedupe(woSecIDs), []string{"workcenter_id"})
+				},
+			)
+		},
+		func() error {
+			return readInto(d.rawMoves, "stock.move", rawIDs, []string{"product_id", "product_qty", "quantity", "product_uom", "workorder_id", "operation_id"})
+		},
+		func() (err error) {
+			d.batches, err = r.moBatches(mos)
+			return err
+		},
+	)
 	return d, err
 }
 
@@ -155,24 +168,23 @@ func (r *run) moBatches(mos []odoo.Record) (map[int]string, error) {
 		groupMOs = append(groupMOs, g.IDs("mrp_production_ids")...)
 		groupMoves = append(groupMoves, g.IDs("stock_move_ids")...)
 	}
+	var moRecs, moveRecs []odoo.Record
+	if err := parallel(
+		r.readIDsTo(&moRecs, "mrp.production", dedupe(groupMOs), []string{"move_dest_ids"}),
+		r.readIDsTo(&moveRecs, "stock.move", dedupe(groupMoves), []string{"move_dest_ids"}),
+	); err != nil {
+		return nil, err
+	}
 	moDest := map[int][]int{}
 	var dests []int
-	if recs, err := r.readIDs("mrp.production", dedupe(groupMOs), []string{"move_dest_ids"}); err != nil {
-		return nil, err
-	} else {
-		for _, m := range recs {
-			moDest[m.ID()] = m.IDs("move_dest_ids")
-			dests = append(dests, m.IDs("move_dest_ids")...)
-		}
+	for _, m := range moRecs {
+		moDest[m.ID()] = m.IDs("move_dest_ids")
+		dests = append(dests, m.IDs("move_dest_ids")...)
 	}
 	moveDest := map[int][]int{}
-	if recs, err := r.readIDs("stock.move", dedupe(groupMoves), []string{"move_dest_ids"}); err != nil {
-		return nil, err
-	} else {
-		for _, m := range recs {
-			moveDest[m.ID()] = m.IDs("move_dest_ids")
-			dests = append(dests, m.IDs("move_dest_ids")...)
-		}
+	for _, m := range moveRecs {
+		moveDest[m.ID()] = m.IDs("move_dest_ids")
+		dests = append(dests, m.IDs("move_dest_ids")...)
 	}
 	destGroup := map[int]int{}
 	var destGroups []int

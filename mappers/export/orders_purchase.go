@@ -15,17 +15,25 @@ var poLineDomain = odoo.Domain{
 	"|", odoo.Term("order_id.receipt_status", "!=", "full"), odoo.Term("order_id.receipt_status", "=", false),
 }
 
-// writePurchaseOrders exports open purchase order lines (§3.4.15). The
-// addon's ORM traversals become bulk reads of orders and moves.
-func (r *run) writePurchaseOrders() error {
-	o := &r.orders
-	o.subcontractRefs = map[int]string{}
-	o.archivedSuppliers = map[int]string{}
+// poReads are the records behind the purchase order section.
+type poReads struct {
+	lines          []odoo.Record
+	orders, moves  map[int]odoo.Record
+	origProduction map[int]int // origin move → the subcontracting MO producing it
+	batches        map[int]string
+}
+
+// loadPurchaseOrders reads open purchase order lines, then their orders
+// and moves at once (§3.4.15). The addon's ORM traversals become bulk
+// reads; make-to-order batches need the items, so they wait for them.
+func (r *run) loadPurchaseOrders() (func() error, error) {
+	in := poReads{orders: map[int]odoo.Record{}, moves: map[int]odoo.Record{}, origProduction: map[int]int{}}
 	lines, err := r.read("purchase.order.line", poLineDomain, odoo.Query{Fields: []string{"move_ids", "product_id", "state", "order_id",
 		"product_qty", "qty_received", "date_planned", "product_uom", "move_dest_ids"}})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	in.lines = lines
 	var orderIDs, moveIDs []int
 	seenOrder := map[int]bool{}
 	for _, l := range lines {
@@ -35,14 +43,31 @@ func (r *run) writePurchaseOrders() error {
 		}
 		moveIDs = append(moveIDs, l.IDs("move_ids")...)
 	}
-	orderRecs, err := r.readIDs("purchase.order", orderIDs, []string{"name", "date_order", "partner_id"})
+	err = parallel(
+		func() error {
+			recs, err := r.readIDs("purchase.order", orderIDs, []string{"name", "date_order", "partner_id"})
+			for _, po := range recs {
+				in.orders[po.ID()] = po
+			}
+			return err
+		},
+		func() error { return r.readPOMoves(moveIDs, &in) },
+	)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	orders := map[int]odoo.Record{}
-	for _, po := range orderRecs {
-		orders[po.ID()] = po
+	if err := r.await("items"); err != nil {
+		return nil, err
 	}
+	if in.batches, err = r.poBatches(lines, in.moves); err != nil {
+		return nil, err
+	}
+	return func() error { return r.writePurchaseOrders(in) }, nil
+}
+
+// readPOMoves reads the lines' moves and, for subcontracting moves, the
+// MOs of their origin moves.
+func (r *run) readPOMoves(moveIDs []int, in *poReads) error {
 	mfields := []string{"product_id", "purchase_line_id", "location_dest_id", "state", "picking_id", "date", "product_qty", "move_orig_ids", "move_dest_ids"}
 	if r.init.hasSubcontracting && r.hasField("stock.move", "is_subcontract") {
 		mfields = append(mfields, "is_subcontract")
@@ -51,29 +76,29 @@ func (r *run) writePurchaseOrders() error {
 	if err != nil {
 		return err
 	}
-	moves := map[int]odoo.Record{}
 	var origIDs []int
 	for _, m := range moveRecs {
-		moves[m.ID()] = m
+		in.moves[m.ID()] = m
 		if m.Bool("is_subcontract") {
 			origIDs = append(origIDs, m.IDs("move_orig_ids")...)
 		}
 	}
-	origProduction := map[int]int{}
-	if len(origIDs) > 0 {
-		recs, err := r.readIDs("stock.move", origIDs, []string{"production_id"})
-		if err != nil {
-			return err
-		}
-		for _, m := range recs {
-			origProduction[m.ID()] = m.M2OID("production_id")
-		}
+	if len(origIDs) == 0 {
+		return nil
 	}
-	batches, err := r.poBatches(lines, moves)
-	if err != nil {
-		return err
+	recs, err := r.readIDs("stock.move", origIDs, []string{"production_id"})
+	for _, m := range recs {
+		in.origProduction[m.ID()] = m.M2OID("production_id")
 	}
+	return err
+}
 
+// writePurchaseOrders exports open purchase order lines (§3.4.15).
+func (r *run) writePurchaseOrders(in poReads) error {
+	o := &r.orders
+	o.subcontractRefs = map[int]string{}
+	o.archivedSuppliers = map[int]string{}
+	lines, orders, moves, origProduction, batches := in.lines, in.orders, in.moves, in.origProduction, in.batches
 	r.w.S("<!-- open purchase orders -->\n<operationplans>\n")
 	n := 0
 	emit := func(ref, batch string, start, end time.Time, qty float64, it *item, loc, supplier string) {

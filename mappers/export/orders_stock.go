@@ -14,12 +14,16 @@ const indent = "                    "
 // writeOrderpoints writes safety-stock and reorder-quantity calendars
 // (§3.4.17). Buffers are keyed by the warehouse display name and bucket
 // starts stay in UTC, as in the addon (D21, D13).
-func (r *run) writeOrderpoints() error {
+func (r *run) loadOrderpoints() (func() error, error) {
 	ops, err := r.read("stock.warehouse.orderpoint", nil, odoo.Query{Fields: []string{"warehouse_id", "product_id", "product_min_qty",
 		"product_max_qty", "product_uom", "qty_multiple"}})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return func() error { return r.writeOrderpoints(ops) }, nil
+}
+
+func (r *run) writeOrderpoints(ops []odoo.Record) error {
 	if len(ops) == 0 {
 		return nil
 	}
@@ -53,40 +57,75 @@ func (r *run) writeOrderpoints() error {
 	return nil
 }
 
-// writeOnhand writes the stock per item and warehouse (§3.4.18), from
-// stock.quant reads instead of the addon's SQL: positive quants at
-// internal, non-scrap, non-return locations, grouped per product and
-// location in (location, product) order as the SQL returned them.
-func (r *run) writeOnhand() error {
-	if r.init.hasExpiry {
-		return r.writeStockOrders()
+// quantKey groups quants per location and product (and lot).
+type quantKey struct{ loc, product, lot int }
+
+// quantSums are the summed quants (quantity, reserved) with their keys in
+// the order quants came, and the locations or lots they refer to.
+type quantSums struct {
+	sums  map[quantKey][2]float64
+	keys  []quantKey
+	refs  []odoo.Record // stock.location (on-hand) or stock.lot (stock orders)
+	byLot bool
+}
+
+// loadOnhand reads the positive quants and then their locations (or, with
+// shelf life, their lots), from stock.quant reads instead of the addon's
+// SQL (§3.4.18).
+func (r *run) loadOnhand() (func() error, error) {
+	q := quantSums{sums: map[quantKey][2]float64{}, byLot: r.init.hasExpiry}
+	fields := []string{"product_id", "location_id", "quantity", "reserved_quantity"}
+	if q.byLot {
+		fields = append(fields, "lot_id")
 	}
-	type key struct{ loc, product int }
-	sums := map[key][2]float64{}
-	var locIDs []int
-	err := r.each("stock.quant", odoo.Domain{odoo.Term("quantity", ">", 0)}, odoo.Query{Fields: []string{"product_id", "location_id", "quantity", "reserved_quantity"}},
-		func(q odoo.Record) error {
-			k := key{q.M2OID("location_id"), q.M2OID("product_id")}
-			s := sums[k]
-			s[0] += q.Float("quantity")
-			s[1] += q.Float("reserved_quantity")
-			sums[k] = s
-			locIDs = append(locIDs, k.loc)
-			return nil
-		})
+	var refIDs []int
+	err := r.each("stock.quant", odoo.Domain{odoo.Term("quantity", ">", 0)}, odoo.Query{Fields: fields}, func(rec odoo.Record) error {
+		k := quantKey{rec.M2OID("location_id"), rec.M2OID("product_id"), 0}
+		if q.byLot {
+			k.lot = rec.M2OID("lot_id")
+		}
+		s, seen := q.sums[k]
+		if !seen {
+			q.keys = append(q.keys, k)
+		}
+		s[0] += rec.Float("quantity")
+		s[1] += rec.Float("reserved_quantity")
+		q.sums[k] = s
+		switch {
+		case !q.byLot:
+			refIDs = append(refIDs, k.loc)
+		case k.lot != 0:
+			refIDs = append(refIDs, k.lot)
+		}
+		return nil
+	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fields := r.onlyExisting("stock.location", "usage", "scrap_location", "return_location")
-	locs, err := r.readIDs("stock.location", dedupe(locIDs), fields)
+	if q.byLot {
+		err = r.readIDsTo(&q.refs, "stock.lot", dedupe(refIDs), r.onlyExisting("stock.lot", "name", "expiration_date"))()
+	} else {
+		err = r.readIDsTo(&q.refs, "stock.location", dedupe(refIDs), r.onlyExisting("stock.location", "usage", "scrap_location", "return_location"))()
+	}
 	if err != nil {
-		return err
+		return nil, err
 	}
+	if q.byLot {
+		return func() error { return r.writeStockOrders(q) }, nil
+	}
+	return func() error { return r.writeOnhand(q) }, nil
+}
+
+// writeOnhand writes the stock per item and warehouse (§3.4.18): positive
+// quants at internal, non-scrap, non-return locations, grouped per product
+// and location in (location, product) order as the SQL returned them.
+func (r *run) writeOnhand(q quantSums) error {
 	ok := map[int]bool{}
-	for _, l := range locs {
+	for _, l := range q.refs {
 		ok[l.ID()] = l.String("usage") == "internal" && !l.Bool("scrap_location") && !l.Bool("return_location")
 	}
-	keys := make([]key, 0, len(sums))
+	sums := q.sums
+	keys := make([]quantKey, 0, len(sums))
 	for k := range sums {
 		if ok[k.loc] {
 			keys = append(keys, k)
@@ -137,35 +176,8 @@ func (r *run) writeOnhand() error {
 
 // writeStockOrders writes on-hand as STCK operationplans per lot, with
 // expiry dates, when shelf life is on (§3.4.18 with has_expiry).
-func (r *run) writeStockOrders() error {
-	type key struct {
-		loc, product, lot int
-	}
-	sums := map[key][2]float64{}
-	var keys []key
-	var lotIDs []int
-	err := r.each("stock.quant", odoo.Domain{odoo.Term("quantity", ">", 0)}, odoo.Query{Fields: []string{"product_id", "location_id", "quantity", "reserved_quantity", "lot_id"}},
-		func(q odoo.Record) error {
-			k := key{q.M2OID("location_id"), q.M2OID("product_id"), q.M2OID("lot_id")}
-			if _, seen := sums[k]; !seen {
-				keys = append(keys, k)
-			}
-			s := sums[k]
-			s[0] += q.Float("quantity")
-			s[1] += q.Float("reserved_quantity")
-			sums[k] = s
-			if k.lot != 0 {
-				lotIDs = append(lotIDs, k.lot)
-			}
-			return nil
-		})
-	if err != nil {
-		return err
-	}
-	lots, err := r.readIDs("stock.lot", dedupe(lotIDs), r.onlyExisting("stock.lot", "name", "expiration_date"))
-	if err != nil {
-		return err
-	}
+func (r *run) writeStockOrders(q quantSums) error {
+	sums, keys, lots := q.sums, q.keys, q.refs
 	lotName := map[int]string{}
 	lotExpiry := map[int]odoo.Record{}
 	for _, l := range lots {
@@ -176,7 +188,7 @@ func (r *run) writeStockOrders() error {
 	// orders by location; PostgreSQL sorts the groups on location, product,
 	// lot name and expiry (NULLs last), as the demo's recorded answer (R43)
 	// shows, and the totals follow that order.
-	lotKey := func(k key) (name, expiry string, null bool) {
+	lotKey := func(k quantKey) (name, expiry string, null bool) {
 		if k.lot == 0 {
 			return "", "", true
 		}

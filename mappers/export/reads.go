@@ -23,15 +23,71 @@ func (r *run) read(model string, domain odoo.Domain, q odoo.Query) ([]odoo.Recor
 func (r *run) each(model string, domain odoo.Domain, q odoo.Query, fn func(odoo.Record) error) error {
 	var err error
 	if r.inc != nil && r.cacheable[r.section] {
-		err = r.inc.each(r.ctx, model, domain, q, fn)
+		err = r.inc.each(r.ctx, r.noteModels, model, domain, q, fn)
 	} else {
-		r.calls.Add(1)
 		err = r.s.SearchReadEach(r.ctx, model, domain, q, fn)
 	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", model, err)
 	}
 	return nil
+}
+
+// stream starts a read now and hands its records to the section's write
+// in Odoo's order: pages arrive while earlier sections are written, and no
+// more than about a page waits in memory.
+func (r *run) stream(model string, domain odoo.Domain, q odoo.Query) *recordStream {
+	st := &recordStream{recs: make(chan odoo.Record, odoo.DefaultPageSize), done: make(chan struct{})}
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		defer close(st.done)
+		defer close(st.recs)
+		st.err = r.each(model, domain, q, func(rec odoo.Record) error {
+			select {
+			case st.recs <- rec:
+				return nil
+			case <-r.ctx.Done():
+				return r.ctx.Err()
+			}
+		})
+	}()
+	return st
+}
+
+// recordStream is a read in progress (see stream).
+type recordStream struct {
+	recs chan odoo.Record
+	done chan struct{}
+	err  error
+}
+
+// each hands every record to fn, then reports the read's error. When fn
+// fails, the reader stops with the export (its context ends).
+func (st *recordStream) each(fn func(odoo.Record) error) error {
+	for rec := range st.recs {
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	<-st.done
+	return st.err
+}
+
+// readTo is a read that keeps its records in dst, for parallel.
+func (r *run) readTo(dst *[]odoo.Record, model string, domain odoo.Domain, q odoo.Query) func() error {
+	return func() (err error) {
+		*dst, err = r.read(model, domain, q)
+		return err
+	}
+}
+
+// readIDsTo is a read by ids that keeps its records in dst, for parallel.
+func (r *run) readIDsTo(dst *[]odoo.Record, model string, ids []int, fields []string) func() error {
+	return func() (err error) {
+		*dst, err = r.readIDs(model, ids, fields)
+		return err
+	}
 }
 
 // readIDs reads records by id in bulk (never one call per record).
@@ -42,9 +98,8 @@ func (r *run) readIDs(model string, ids []int, fields []string) ([]odoo.Record, 
 	var recs []odoo.Record
 	var err error
 	if r.inc != nil && r.cacheable[r.section] {
-		recs, err = r.inc.read(r.ctx, model, ids, fields)
+		recs, err = r.inc.read(r.ctx, r.noteModels, model, ids, fields)
 	} else {
-		r.calls.Add(1)
 		recs, err = r.s.Read(r.ctx, model, ids, odoo.Query{Fields: fields})
 	}
 	if err != nil {
@@ -53,21 +108,29 @@ func (r *run) readIDs(model string, ids []int, fields []string) ([]odoo.Record, 
 	return recs, nil
 }
 
-// fieldsOf probes a model's fields once per export; a model that does not
-// exist has no fields (the addon's optional models, e.g. mrp.skill).
+// noteModels records models the current section's content depends on.
+func (r *run) noteModels(models []string) { r.models.note(r.section, models) }
+
+// fieldsOf probes a model's fields once per export, however many sections
+// ask at once (with a cache, once while the installed modules stay the
+// same); a model that does not exist has no fields (the addon's optional
+// models, e.g. mrp.skill).
 func (r *run) fieldsOf(model string) map[string]odoo.Field {
-	r.probeMu.Lock()
-	defer r.probeMu.Unlock()
-	if f, ok := r.probed[model]; ok {
+	if r.inc != nil {
+		f, err := r.inc.fieldsOf(r.ctx, model)
+		if err != nil {
+			r.log.Debug("model not available", "model", model, "err", err)
+		}
 		return f
 	}
-	r.calls.Add(1)
-	f, err := r.s.FieldsGet(r.ctx, model)
-	if err != nil {
-		r.log.Debug("model not available", "model", model, "err", err)
-		f = nil
-	}
-	r.probed[model] = f
+	f, _ := r.probes.get(model, func() (map[string]odoo.Field, error) {
+		f, err := r.s.FieldsGet(r.ctx, model)
+		if err != nil {
+			r.log.Debug("model not available", "model", model, "err", err)
+			f = nil
+		}
+		return f, nil
+	})
 	return f
 }
 
@@ -108,5 +171,3 @@ type warnState struct {
 	warnMu sync.Mutex
 	warned map[string]bool
 }
-
-func fmtKey(parts ...any) string { return fmt.Sprint(parts...) }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -80,7 +79,7 @@ func (j *JSONRPC) call(ctx context.Context, service, model, method, rpcMethod st
 		return nil, transportErr(ctx, op, model, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	data, err := readBody(resp)
 	if err != nil {
 		return nil, transportErr(ctx, op, model, err)
 	}

@@ -214,12 +214,14 @@ type Field struct {
 	Store    bool
 	Required bool
 	Readonly bool
+	// Related is the path of a related field ("partner_id.name"), else "".
+	Related string
 }
 
 // FieldsGet lists a model's fields. A model that does not exist yields KindNotFound.
 func (s *Session) FieldsGet(ctx context.Context, model string) (map[string]Field, error) {
 	v, err := s.T.Object(ctx, s.DB, s.UID, s.Password, model, "fields_get", []any{},
-		map[string]any{"attributes": []any{"type", "relation", "string", "store", "required", "readonly"}, "context": s.ctxFor(Query{})})
+		map[string]any{"attributes": []any{"type", "relation", "string", "store", "required", "readonly", "related"}, "context": s.ctxFor(Query{})})
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +231,7 @@ func (s *Session) FieldsGet(ctx context.Context, model string) (map[string]Field
 		attrs, _ := a.(map[string]any)
 		r := Record(attrs)
 		out[name] = Field{Type: r.String("type"), Relation: r.String("relation"), String: r.String("string"),
-			Store: r.Bool("store"), Required: r.Bool("required"), Readonly: r.Bool("readonly")}
+			Store: r.Bool("store"), Required: r.Bool("required"), Readonly: r.Bool("readonly"), Related: r.String("related")}
 	}
 	return out, nil
 }

@@ -63,7 +63,7 @@ func (x *XMLRPC) call(ctx context.Context, service, model, method, rpcMethod str
 		return nil, transportErr(ctx, op, model, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	data, err := readBody(resp)
 	if err != nil {
 		return nil, transportErr(ctx, op, model, err)
 	}
@@ -132,6 +132,17 @@ func normaliseValue(a any) any {
 		return FormatDatetime(x)
 	}
 	return a
+}
+
+// readBody reads a whole response, in one allocation when its length is
+// announced (large reads are megabytes; growing a buffer copies them).
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n < 1<<30 {
+		buf := bytes.NewBuffer(make([]byte, 0, n+1))
+		_, err := buf.ReadFrom(resp.Body)
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(resp.Body)
 }
 
 func rpcOp(service, method string) string {
