@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -574,5 +575,81 @@ func TestLockExpiresWhenCutOff(t *testing.T) {
 	cutOff.Close()
 	if d := time.Since(closing); d > 5*time.Second {
 		t.Errorf("closing a store cut off from etcd took %v", d)
+	}
+}
+
+// The incremental exporter's other cache entries: Odoo's order of a
+// query (kept beside its records and not counted as one), a scope's
+// change marks with the fields kept when not given, and rendered
+// sections. A section past the backend's value limit is not kept, so it
+// is rendered again rather than served stale.
+func TestCacheOrderScopeSection(t *testing.T) { forEachBackend(t, testCacheOrderScopeSection) }
+
+func testCacheOrderScopeSection(t *testing.T, s *Store) {
+	recs := map[int]map[string]any{3: {"id": int64(3)}, 1: {"id": int64(1)}, 2: {"id": int64(2)}}
+	meta := CacheMeta{Database: "odoo17", Model: "sale.order", Order: []int{3, 1, 2}}
+	if err := s.CacheApply("q", meta, recs, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.CacheOrder("q"); err != nil || !slices.Equal(got, []int{3, 1, 2}) {
+		t.Fatalf("order %v err %v, want [3 1 2]", got, err)
+	}
+	meta.Order = []int{2, 3}
+	if err := s.CacheApply("q", meta, nil, []int{1}, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.CacheOrder("q"); !slices.Equal(got, []int{2, 3}) {
+		t.Errorf("order after a delete %v, want [2 3]", got)
+	}
+	if m, _, _ := s.CacheMeta("q"); m.Count != 2 {
+		t.Errorf("count %d, want 2 (the order is no record)", m.Count)
+	}
+	if got, _ := s.CacheOrder("none"); got != nil {
+		t.Errorf("order of an unknown query %v, want nil", got)
+	}
+
+	sc := CacheScope{Database: "odoo17", Gen: 4, Models: map[string]ModelMark{"sale.order": {Count: 2, MaxID: 3}},
+		Fields: map[string]map[string]CachedField{"sale.order": {"partner_id": {Type: "many2one", Relation: "res.partner"}}}}
+	if err := s.SaveCacheScope("scope", sc); err != nil {
+		t.Fatal(err)
+	}
+	sc.Gen, sc.Fields = 5, nil // marks change, fields kept
+	if err := s.SaveCacheScope("scope", sc); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.CacheScope("scope")
+	if err != nil || !ok || got.Gen != 5 || got.Models["sale.order"].MaxID != 3 || got.Fields["sale.order"]["partner_id"].Relation != "res.partner" {
+		t.Fatalf("scope %+v ok %v err %v", got, ok, err)
+	}
+
+	sec := CacheSection{Database: "odoo17", Gen: 5, Models: []string{"res.partner"}, Records: 2}
+	if err := s.SaveCacheSection("sec", sec, []byte("<customers/>")); err != nil {
+		t.Fatal(err)
+	}
+	if gs, data, ok, err := s.CacheSection("sec"); err != nil || !ok || string(data) != "<customers/>" || gs.Records != 2 {
+		t.Fatalf("section %+v %q ok %v err %v", gs, data, ok, err)
+	}
+	big := bytes.Repeat([]byte("x"), 40<<10) // past etcd-small's value limit
+	if err := s.SaveCacheSection("sec", sec, big); err != nil {
+		t.Fatal(err)
+	}
+	_, data, ok, err := s.CacheSection("sec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.kv.limits().value < len(big) {
+		if ok {
+			t.Errorf("a section past the value limit was kept (%d bytes)", len(data))
+		}
+	} else if !ok || !bytes.Equal(data, big) {
+		t.Errorf("large section: ok %v, %d bytes, want it kept", ok, len(data))
+	}
+	if err := s.DropCache("odoo17"); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"q", "scope", "sec"} {
+		if _, ok, _ := s.CacheMeta(k); ok {
+			t.Errorf("%s survived DropCache", k)
+		}
 	}
 }
