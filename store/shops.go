@@ -302,7 +302,7 @@ func (s *Store) deleteShop(name string, db *string) error {
 			return err
 		}
 		prefix := append([]byte(name), 0)
-		for _, b := range []bucket{shopItemsB, shopTradesB, shopStockB, shopPushesB} {
+		for _, b := range []bucket{shopItemsB, shopTradesB, shopStockB, shopPushesB, shopScheduleB} {
 			if err := tx.delPrefix(b, prefix); err != nil {
 				return fmt.Errorf("delete shop %q from %s: %w", name, b[0], err)
 			}
