@@ -191,10 +191,14 @@ func TestConvertLine(t *testing.T) {
 		{"other category", Line{ID: "x", Product: "10", Qty: 1, UOM: "3"}, 0, `ticket line 4 (id "x"): uom: unit kg cannot be converted to the product's unit Units`},
 		{"unknown unit", Line{ID: "x", Product: "10", Qty: 1, UOM: "99"}, 0, "unknown unit 99"},
 		{"not an id", Line{ID: "x", Product: "10", Qty: 1, UOM: "box"}, 0, `"box" is not an Odoo unit id`},
+		{"no unit: the product's", Line{ID: "1", Product: "10", Qty: 3}, 3, ""},
+		{"unit by searchKey, any case", Line{ID: "1", Product: "10", Qty: 2, UOMKey: "dozens"}, 24, ""},
+		{"unit id wins over searchKey", Line{ID: "1", Product: "10", Qty: 2, UOM: "1", UOMKey: "Dozens"}, 2, ""},
+		{"unknown unit searchKey", Line{ID: "x", Product: "10", Qty: 1, UOMKey: "crate"}, 0, `ticket line 4 (id "x"): uom.searchKey: unknown unit "crate"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pl, _, err := convertLine(4, tt.line, sn.Products, sn.UOMs)
+			pl, _, err := convertLine(4, tt.line, sn.Products[10], sn.UOMs)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !IsInputError(err) {
 					t.Fatalf("error %v, want input error containing %q", err, tt.wantErr)
