@@ -105,8 +105,8 @@ func TestResponseVersions(t *testing.T) {
 			`{"id":"T1","client":"db","organization":"1","warehouse":"3","lines":[{"id":"1","product":{"id":"10"},"qty":2,"uom":"1"},{"id":"3","product":{"id":"30"},"qty":5,"uom":"1"}]},` +
 			`{"id":"T1","client":"db","organization":"1","warehouse":"2","lines":[{"id":"2","product":{"id":"20"},"qty":1,"uom":"1"}]}]}}`},
 		{Version110, `{"oms":{"obomsRunId":"RUN1","tickets":[` +
-			`{"id":"T1","client":{"id":"db","searchKey":"db","_identifier":"db"},"organization":{"id":"1","searchKey":"West","_identifier":"West"},"warehouse":{"id":"3","searchKey":"LAX","_identifier":"Los Angeles"},"lines":[{"id":"1","product":{"id":"10"},"qty":2,"uom":"1"},{"id":"3","product":{"id":"30"},"qty":5,"uom":"1"}]},` +
-			`{"id":"T1","client":{"id":"db","searchKey":"db","_identifier":"db"},"organization":{"id":"1","searchKey":"West","_identifier":"West"},"warehouse":{"id":"2","searchKey":"OAK","_identifier":"Oakland"},"lines":[{"id":"2","product":{"id":"20"},"qty":1,"uom":"1"}]}]}}`},
+			`{"id":"T1","client":{"id":"db","searchKey":"db","_identifier":"db"},"organization":{"id":"1","searchKey":"West","_identifier":"West"},"warehouse":{"id":"3","searchKey":"LAX","_identifier":"Los Angeles"},"lines":[{"id":"1","product":{"id":"10","searchKey":"P10","_identifier":"Product 10"},"qty":2,"uom":"1"},{"id":"3","product":{"id":"30","searchKey":"P30","_identifier":"Product 30"},"qty":5,"uom":"1"}]},` +
+			`{"id":"T1","client":{"id":"db","searchKey":"db","_identifier":"db"},"organization":{"id":"1","searchKey":"West","_identifier":"West"},"warehouse":{"id":"2","searchKey":"OAK","_identifier":"Oakland"},"lines":[{"id":"2","product":{"id":"20","searchKey":"P20","_identifier":"Product 20"},"qty":1,"uom":"1"}]}]}}`},
 	}
 	for _, tt := range tests {
 		b, err := json.Marshal(NewResponse(run, tt.version))
@@ -116,6 +116,20 @@ func TestResponseVersions(t *testing.T) {
 		if string(b) != tt.want {
 			t.Errorf("%s:\n got %s\nwant %s", tt.version, b, tt.want)
 		}
+	}
+	// A line split over two warehouses is in both proposals; two parts in
+	// one warehouse (two rules) are one line.
+	west, lax, oak := Ref{1, "West", "West"}, Ref{3, "LAX", "Los Angeles"}, Ref{2, "OAK", "Oakland"}
+	p10, units := Ref{10, "P10", "Product 10"}, Ref{1, "Units", "Units"}
+	split := &Run{ID: "R2", TicketID: "T", Database: "db", Allocations: []Allocation{
+		{Line: "1", Organization: west, Warehouse: lax, Product: p10, Qty: 6, UOM: units},
+		{Line: "1", Organization: west, Warehouse: oak, Product: p10, Qty: 3, UOM: units},
+		{Line: "1", Organization: west, Warehouse: oak, Product: p10, Qty: 1, UOM: units},
+	}}
+	b, _ := json.Marshal(NewResponse(split, Version100))
+	if want := `{"oms":{"tickets":[{"id":"T","client":"db","organization":"1","warehouse":"3","lines":[{"id":"1","product":{"id":"10"},"qty":6,"uom":"1"}]},` +
+		`{"id":"T","client":"db","organization":"1","warehouse":"2","lines":[{"id":"1","product":{"id":"10"},"qty":4,"uom":"1"}]}]}}`; string(b) != want {
+		t.Errorf("split line:\n got %s\nwant %s", b, want)
 	}
 	empty, _ := json.Marshal(NewResponse(&Run{ID: "R"}, Version110))
 	if string(empty) != `{"oms":{"obomsRunId":"R","tickets":[]}}` {
