@@ -403,7 +403,9 @@ func (s *Server) shopStockSyncs(c *shopCall) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	keep := func(loc, prod int) bool { return (product == 0 || prod == product) && (location == 0 || loc == location) }
+	keep := func(loc, prod int) bool {
+		return (product == 0 || prod == product) && (location == 0 || loc == location)
+	}
 	recs, pushes := []store.StockSync{}, []store.StockPush{}
 	for _, r := range all {
 		if keep(r.Location, r.Product) {
