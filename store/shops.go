@@ -92,7 +92,7 @@ type Shop struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	// SessionExpires is when the Session Key from the last authorisation
 	// expires; SellerNick is the seller who granted it.
-	SessionExpires time.Time `json:"session_expires,omitempty"`
+	SessionExpires time.Time `json:"session_expires,omitzero"`
 	SellerNick     string    `json:"seller_nick,omitempty"`
 	Created        time.Time `json:"created"`
 	Updated        time.Time `json:"updated"`
@@ -147,7 +147,7 @@ type TradeMapping struct {
 	// says why, at FailedAt); the next import retries it at once.
 	Failed   bool      `json:"failed,omitempty"`
 	Error    string    `json:"error,omitempty"`
-	FailedAt time.Time `json:"failed_at,omitempty"`
+	FailedAt time.Time `json:"failed_at,omitzero"`
 }
 
 // StockSync says that product's available quantity at an Odoo location is
@@ -160,10 +160,10 @@ type StockSync struct {
 	SKUID    string `json:"sku_id,omitempty"`
 	Sync     bool   `json:"sync"`
 	// Changed is when Sync was last set by hand (zero: never).
-	Changed time.Time `json:"changed,omitempty"`
+	Changed time.Time `json:"changed,omitzero"`
 	// LastQty is the quantity last pushed successfully (LastPushed zero: never).
 	LastQty    float64   `json:"last_qty"`
-	LastPushed time.Time `json:"last_pushed,omitempty"`
+	LastPushed time.Time `json:"last_pushed,omitzero"`
 	// Pending is set while the last attempt failed; it is retried next run.
 	Pending   bool   `json:"pending,omitempty"`
 	LastError string `json:"last_error,omitempty"`
