@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -51,12 +54,24 @@ func (s *Server) shopRoutes(rt *httprouter.Router) {
 	rt.POST("/shops/:name/import-orders", s.shopHandler(shopManagers, s.shopImportOrders))
 	rt.POST("/shops/:name/sync-stock", s.shopHandler(shopManagers, s.shopSyncStock))
 	rt.GET("/shops/:name/stock-syncs", s.shopHandler(shopReaders, s.shopStockSyncs))
+	rt.PATCH("/shops/:name/stock-syncs", s.shopHandler(shopManagers, s.shopSetStockSyncs))
+	rt.PUT("/shops/:name/stock-syncs/:location/:product", s.shopHandler(shopManagers, s.shopSetStockSync))
+	rt.PATCH("/shops/:name/stock-syncs/:location/:product", s.shopHandler(shopManagers, s.shopSetStockSync))
+	rt.GET("/shops/:name/missing-orders", s.shopHandler(shopReaders, s.shopMissingOrders))
+	rt.GET("/shops/:name/trades", s.shopHandler(shopReaders, s.shopTrades))
+	rt.GET("/shops/:name/items", s.shopHandler(shopReaders, s.shopItems))
+	rt.PUT("/shops/:name/items/:item", s.shopHandler(shopManagers, s.shopMapItem))
+	rt.PUT("/shops/:name/items/:item/skus/:sku", s.shopHandler(shopManagers, s.shopMapItem))
+	rt.GET("/shops/:name/authorize", s.shopHandler(shopManagers, s.shopAuthorize))
+	rt.GET("/shops/:name/oauth-callback", s.shopHandler(shopManagers, s.shopOAuthCallback))
+	rt.POST("/shops/:name/oauth-token", s.shopHandler(shopManagers, s.shopOAuthToken))
 }
 
 // shopCall is one authorised shop request: the service bound to the
 // caller's session, the caller's database and the shop named in the path.
 type shopCall struct {
 	r    *http.Request
+	ps   httprouter.Params
 	svc  *shop.Service
 	db   string
 	name string
@@ -111,7 +126,7 @@ func (s *Server) shopHandler(groups []string, fn shopFunc) httprouter.Handle {
 		}
 		svc := *base
 		svc.Odoo = c.Session
-		status, body, err := fn(&shopCall{r: r, svc: &svc, db: c.Database, name: ps.ByName("name")})
+		status, body, err := fn(&shopCall{r: r, ps: ps, svc: &svc, db: c.Database, name: ps.ByName("name")})
 		if err != nil {
 			s.writeJSONError(w, r, "shop request failed", shopError(err), true)
 			return
@@ -120,15 +135,31 @@ func (s *Server) shopHandler(groups []string, fn shopFunc) httprouter.Handle {
 	}
 }
 
-// shopError gives the store's refusals their statuses.
+// shopError gives the store's and the service's refusals their statuses,
+// and the platform's failures 502 with what the platform said.
 func shopError(err error) error {
+	var te *shop.TOPError
+	var oe *shop.OAuthError
+	var ue *shop.UnreachableError
 	switch {
+	case errors.As(err, &te):
+		return &badRequest{Status: http.StatusBadGateway, Public: true, Err: err,
+			Msg: fmt.Sprintf("the platform failed: error %d %s (%s: %s) in %s", te.Code, clip(te.Msg, 200), clip(te.SubCode, 100), clip(te.SubMsg, 300), te.Method)}
+	case errors.As(err, &oe):
+		return &badRequest{Status: http.StatusBadGateway, Public: true, Err: err,
+			Msg: fmt.Sprintf("the platform refused the OAuth token request: %s: %s (HTTP %d)", clip(oe.Code, 100), clip(oe.Description, 300), oe.Status)}
+	case errors.As(err, &ue):
+		return &badRequest{Status: http.StatusBadGateway, Public: true, Err: err,
+			Msg: "the platform is unreachable or failed in " + ue.Method + ": " + platformReason(ue.Err)}
+	case errors.Is(err, shop.ErrUnknownProduct), errors.Is(err, shop.ErrUnknownLocation), errors.Is(err, shop.ErrNotMapped),
+		errors.Is(err, shop.ErrBadID), errors.Is(err, shop.ErrNoOAuth), errors.Is(err, shop.ErrBadState):
+		return &badRequest{Status: http.StatusBadRequest, Msg: err.Error(), Err: err}
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrOtherDatabase):
 		return &badRequest{Status: http.StatusNotFound, Msg: "not found: " + err.Error()}
 	case errors.Is(err, store.ErrShopExists):
 		return &badRequest{Status: http.StatusConflict, Msg: err.Error()}
 	case errors.Is(err, store.ErrSecretsRequired):
-		return &badRequest{Status: http.StatusBadRequest, Msg: err.Error() + ": send app_secret and session_key with the new platform or api_url"}
+		return &badRequest{Status: http.StatusBadRequest, Msg: err.Error() + ": send app_secret and session_key with the new platform, api_url or token_url"}
 	}
 	return err
 }
@@ -322,14 +353,14 @@ func (s *Server) shopImportOrders(c *shopCall) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	status := c.r.URL.Query().Get("status")
-	if status == "" {
-		status = "WAIT_SELLER_SEND_GOODS"
-	}
+	status := tradeStatus(c.r)
 	if _, err := c.shop(); err != nil {
 		return 0, nil, err
 	}
 	res, err := c.svc.ImportOrders(c.r.Context(), c.name, status, from, to)
+	if err == nil {
+		err = res.Err() // every import failed: say why (each is retried next run)
+	}
 	return http.StatusOK, res, err
 }
 
@@ -338,26 +369,252 @@ func (s *Server) shopSyncStock(c *shopCall) (int, any, error) {
 		return 0, nil, err
 	}
 	res, err := c.svc.SyncStock(c.r.Context(), c.name)
+	if err == nil {
+		err = res.Err() // every push refused: say why (the pushes are recorded)
+	}
 	return http.StatusOK, res, err
 }
 
+// shopStockSyncs lists the stock-sync records and pushes, of one product
+// (?product=) or location (?location=) if asked.
 func (s *Server) shopStockSyncs(c *shopCall) (int, any, error) {
+	q := c.r.URL.Query()
+	var product, location int
+	for _, f := range []struct {
+		name string
+		v    *int
+	}{{"product", &product}, {"location", &location}} {
+		if v := q.Get(f.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return 0, nil, errBadRequest("%s: %q is not an id", f.name, clip(v, 50))
+			}
+			*f.v = n
+		}
+	}
 	if _, err := c.shop(); err != nil {
 		return 0, nil, err
 	}
-	recs, err := c.svc.Store.StockSyncs(c.name)
+	all, err := c.svc.Store.StockSyncs(c.name)
 	if err != nil {
 		return 0, nil, err
 	}
-	pushes, err := c.svc.Store.StockPushes(c.name)
+	allPushes, err := c.svc.Store.StockPushes(c.name)
 	if err != nil {
 		return 0, nil, err
 	}
-	if recs == nil {
-		recs = []store.StockSync{}
+	keep := func(loc, prod int) bool {
+		return (product == 0 || prod == product) && (location == 0 || loc == location)
 	}
-	if pushes == nil {
-		pushes = []store.StockPush{}
+	recs, pushes := []store.StockSync{}, []store.StockPush{}
+	for _, r := range all {
+		if keep(r.Location, r.Product) {
+			recs = append(recs, r)
+		}
+	}
+	for _, p := range allPushes {
+		if keep(p.Location, p.Product) {
+			pushes = append(pushes, p)
+		}
 	}
 	return http.StatusOK, map[string]any{"records": recs, "pushes": pushes}, nil
+}
+
+// decodeBody reads a small JSON object into v, refusing unknown fields.
+func decodeBody(r *http.Request, what string, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var be *bodyError
+		if errors.As(err, &be) {
+			return be
+		}
+		return errBadRequest("%s: %s", what, clip(err.Error(), 200))
+	}
+	return nil
+}
+
+// syncSwitch is the body that turns stock-sync records on or off.
+type syncSwitch struct {
+	Sync *bool `json:"sync"`
+}
+
+func (b syncSwitch) read(r *http.Request) (bool, error) {
+	if err := decodeBody(r, "stock sync", &b); err != nil {
+		return false, err
+	}
+	if b.Sync == nil {
+		return false, errBadRequest(`stock sync: "sync" (true or false) is required`)
+	}
+	return *b.Sync, nil
+}
+
+// shopSetStockSync turns one record on or off, making it if the product
+// is mapped in the shop and the location is an internal one of Odoo.
+func (s *Server) shopSetStockSync(c *shopCall) (int, any, error) {
+	var ids [2]int
+	for i, name := range []string{"location", "product"} {
+		v := c.ps.ByName(name)
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return 0, nil, errBadRequest("%s: %q is not an id", name, clip(v, 50))
+		}
+		ids[i] = n
+	}
+	sync, err := syncSwitch{}.read(c.r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := c.shop(); err != nil {
+		return 0, nil, err
+	}
+	r, err := c.svc.SetStockSync(c.r.Context(), c.name, ids[0], ids[1], sync)
+	return http.StatusOK, r, err
+}
+
+// shopSetStockSyncs turns every record of the shop on or off.
+func (s *Server) shopSetStockSyncs(c *shopCall) (int, any, error) {
+	sync, err := syncSwitch{}.read(c.r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := c.shop(); err != nil {
+		return 0, nil, err
+	}
+	recs, err := c.svc.SetStockSyncs(c.name, sync)
+	return http.StatusOK, map[string]any{"records": recs}, err
+}
+
+// tradeStatus is the status= of a request; default: paid, waiting to ship.
+func tradeStatus(r *http.Request) string {
+	if st := r.URL.Query().Get("status"); st != "" {
+		return st
+	}
+	return "WAIT_SELLER_SEND_GOODS"
+}
+
+// shopMissingOrders checks a window for trades without a sales order. It
+// reads the platform and Odoo, and writes nothing: readers may run it.
+func (s *Server) shopMissingOrders(c *shopCall) (int, any, error) {
+	from, to, err := shopWindow(c.r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := c.shop(); err != nil {
+		return 0, nil, err
+	}
+	rep, err := c.svc.MissingReport(c.r.Context(), c.name, tradeStatus(c.r), from, to)
+	return http.StatusOK, rep, err
+}
+
+// shopTrades lists the trades imports have claimed (?failed=true: only
+// those whose last import failed, with the reason).
+func (s *Server) shopTrades(c *shopCall) (int, any, error) {
+	onlyFailed := false
+	if v := c.r.URL.Query().Get("failed"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return 0, nil, errBadRequest("failed: %q is not true or false", clip(v, 20))
+		}
+		onlyFailed = b
+	}
+	if _, err := c.shop(); err != nil {
+		return 0, nil, err
+	}
+	all, err := c.svc.Store.Trades(c.name)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := []store.TradeMapping{}
+	for _, m := range all {
+		if !onlyFailed || m.Failed {
+			out = append(out, m)
+		}
+	}
+	return http.StatusOK, out, nil
+}
+
+func (s *Server) shopItems(c *shopCall) (int, any, error) {
+	if _, err := c.shop(); err != nil {
+		return 0, nil, err
+	}
+	maps, err := c.svc.Store.ItemMappings(c.name)
+	if maps == nil {
+		maps = []store.ItemMapping{}
+	}
+	return http.StatusOK, maps, err
+}
+
+// shopMapItem maps an item or SKU to an existing Odoo product.
+func (s *Server) shopMapItem(c *shopCall) (int, any, error) {
+	var body struct {
+		Product int `json:"product"`
+	}
+	if err := decodeBody(c.r, "mapping", &body); err != nil {
+		return 0, nil, err
+	}
+	if body.Product <= 0 {
+		return 0, nil, errBadRequest(`mapping: "product" (a product.product id) is required`)
+	}
+	if _, err := c.shop(); err != nil {
+		return 0, nil, err
+	}
+	m, err := c.svc.MapItem(c.r.Context(), c.name, c.ps.ByName("item"), c.ps.ByName("sku"), body.Product)
+	return http.StatusOK, m, err
+}
+
+// shopAuthorize gives the URL where the shop's seller authorises the app.
+func (s *Server) shopAuthorize(c *shopCall) (int, any, error) {
+	if _, err := c.shop(); err != nil {
+		return 0, nil, err
+	}
+	a, err := c.svc.AuthorizeURL(c.name)
+	return http.StatusOK, a, err
+}
+
+// shopOAuthCallback is where the platform sends the seller's browser back
+// (the shop's redirect_uri): the code is exchanged and the Session Key kept.
+func (s *Server) shopOAuthCallback(c *shopCall) (int, any, error) {
+	q := c.r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		return 0, nil, errBadRequest("the seller did not authorise the app: %s: %s", clip(e, 100), clip(q.Get("error_description"), 300))
+	}
+	return s.exchange(c, q.Get("code"), q.Get("state"))
+}
+
+// shopOAuthToken exchanges a code brought by hand ({"code", "state"}).
+func (s *Server) shopOAuthToken(c *shopCall) (int, any, error) {
+	var body struct {
+		Code  string `json:"code"`
+		State string `json:"state"`
+	}
+	if err := decodeBody(c.r, "oauth token", &body); err != nil {
+		return 0, nil, err
+	}
+	return s.exchange(c, body.Code, body.State)
+}
+
+func (s *Server) exchange(c *shopCall, code, state string) (int, any, error) {
+	if code == "" || state == "" {
+		return 0, nil, errBadRequest("oauth: code and state are required (from the platform's redirect)")
+	}
+	if _, err := c.shop(); err != nil {
+		return 0, nil, err
+	}
+	a, err := c.svc.ExchangeCode(c.r.Context(), c.name, code, state)
+	return http.StatusOK, a, err
+}
+
+// platformReason says why a platform call got no answer, without its address.
+func platformReason(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "no answer in time"
+	case strings.HasPrefix(err.Error(), "http "):
+		return "it answered " + strings.TrimPrefix(err.Error(), "http ")
+	}
+	return publicReason(err)
 }

@@ -26,6 +26,7 @@ type shopRig struct {
 	st  *store.Store
 	emu *odooemu.Emulator
 	fs  *httptest.Server
+	fp  *fakeshop.Platform
 }
 
 func startShopRig(t *testing.T, cfg gateway.Config) *shopRig {
@@ -64,12 +65,20 @@ func startShopGateway(t *testing.T, emu *odooemu.Emulator, tr odoo.Transport, cf
 	t.Helper()
 	st := tempStore(t)
 	srv := gateway.New(cfg, tr, st, quiet)
-	srv.SetShops(&shop.Service{Store: st, Log: quiet})
+	// The registry's client, with retries that do not wait long.
+	srv.SetShops(&shop.Service{Store: st, Log: quiet, Platform: func(sh store.Shop) (shop.Platform, error) {
+		p, err := shop.Open(sh)
+		if c, ok := p.(*shop.Taobao); ok {
+			c.Backoff = time.Millisecond
+		}
+		return p, err
+	}})
 	gw := httptest.NewServer(srv)
 	t.Cleanup(gw.Close)
-	fs := fakeshop.Start(fakeshop.New())
+	fp := fakeshop.New()
+	fs := fakeshop.Start(fp)
 	t.Cleanup(fs.Close)
-	return &shopRig{gw: gw, st: st, emu: emu, fs: fs}
+	return &shopRig{gw: gw, st: st, emu: emu, fs: fs, fp: fp}
 }
 
 // do sends a shop API request as login (password = login, admin/admin),
@@ -130,8 +139,18 @@ func TestShopAPI(t *testing.T) {
 		{"update keeps secrets", "PUT", "/shops/demo", noSecrets, "admin", 200, `"app_key"`},
 		{"missing", "GET", "/shops/nope", "", "admin", 404, "not found"},
 		{"import products", "POST", "/shops/demo/import-products" + win, "", "admin", 200, `"items": 3`},
+		{"missing before import", "GET", "/shops/demo/missing-orders" + win, "", "admin", 200, `"order": "TB3900000000001",
+      "state": "new"`},
 		{"import orders", "POST", "/shops/demo/import-orders" + win, "", "admin", 200, `"imported": 3`},
 		{"import orders again", "POST", "/shops/demo/import-orders" + win, "", "admin", 200, `"imported": 0`},
+		{"missing after import", "GET", "/shops/demo/missing-orders" + win, "", "admin", 200, `"missing": []`},
+		{"trades", "GET", "/shops/demo/trades", "", "admin", 200, `"done": true`},
+		{"no failed trades", "GET", "/shops/demo/trades?failed=true", "", "admin", 200, `[]`},
+		// New records start disabled (the shop's policy): nothing is pushed.
+		{"sync stock before enabling", "POST", "/shops/demo/sync-stock", "", "admin", 200, `"disabled": 5`},
+		{"enable bad body", "PATCH", "/shops/demo/stock-syncs", `{"on":true}`, "admin", 400, "unknown field"},
+		{"enable without sync", "PATCH", "/shops/demo/stock-syncs", `{}`, "admin", 400, `sync\" (true or false) is required`},
+		{"enable all", "PATCH", "/shops/demo/stock-syncs", `{"sync":true}`, "admin", 200, `"sync": true`},
 		{"sync stock", "POST", "/shops/demo/sync-stock", "", "admin", 200, `"pushed": 5`},
 		{"stock syncs", "GET", "/shops/demo/stock-syncs", "", "admin", 200, `"pushes"`},
 		{"delete", "DELETE", "/shops/demo", "", "admin", 200, "deleted"},
@@ -148,6 +167,9 @@ func TestShopAPI(t *testing.T) {
 		// Secrets never leave the API.
 		if strings.Contains(got.body, fakeshop.DemoSecret) || strings.Contains(got.body, fakeshop.DemoSession) {
 			t.Errorf("%s: response leaks a secret: %s", st.name, got.body)
+		}
+		if st.name == "sync stock before enabling" && len(r.fp.Updates()) != 0 {
+			t.Errorf("%d quantities pushed before any record was enabled", len(r.fp.Updates()))
 		}
 		if st.name == "stock syncs" {
 			var v struct{ Records []store.StockSync }
@@ -187,6 +209,17 @@ func TestShopAuthorization(t *testing.T) {
 		del     = call{"DELETE", "/shops/demo", ""}
 		imports = call{"POST", "/shops/demo/import-orders" + win, ""}
 		stock   = call{"POST", "/shops/demo/sync-stock", ""}
+		// The shop controls: reading ones for readers, the rest for managers.
+		missing  = call{"GET", "/shops/demo/missing-orders" + win, ""}
+		trades   = call{"GET", "/shops/demo/trades", ""}
+		items    = call{"GET", "/shops/demo/items", ""}
+		mapItem  = call{"PUT", "/shops/demo/items/610000000001", `{"product":20}`}
+		mapSKU   = call{"PUT", "/shops/demo/items/610000000002/skus/4100000000021", `{"product":20}`}
+		syncOne  = call{"PATCH", "/shops/demo/stock-syncs/8/20", `{"sync":true}`}
+		syncAll  = call{"PATCH", "/shops/demo/stock-syncs", `{"sync":true}`}
+		authz    = call{"GET", "/shops/demo/authorize", ""}
+		callback = call{"GET", "/shops/demo/oauth-callback?code=c&state=s", ""}
+		token    = call{"POST", "/shops/demo/oauth-token", `{"code":"c","state":"s"}`}
 	)
 	for _, tc := range []struct {
 		who, login, db string
@@ -209,6 +242,25 @@ func TestShopAuthorization(t *testing.T) {
 		{"internal user", "demo", "odoo17", imports, 403, ""},
 		{"internal user", "demo", "odoo17", stock, 403, ""},
 		{"internal user", "demo", "odoo17", del, 403, ""},
+		{"portal", "portal", "odoo17", missing, 403, "base.group_user"},
+		{"portal", "portal", "odoo17", trades, 403, ""},
+		{"internal user", "demo", "odoo17", missing, 200, `"window": 3`},
+		{"internal user", "demo", "odoo17", trades, 200, "[]"},
+		{"internal user", "demo", "odoo17", items, 200, "[]"},
+		{"internal user", "demo", "odoo17", mapItem, 403, "stock.group_stock_manager"},
+		{"internal user", "demo", "odoo17", mapSKU, 403, ""},
+		{"internal user", "demo", "odoo17", syncOne, 403, ""},
+		{"internal user", "demo", "odoo17", syncAll, 403, ""},
+		{"internal user", "demo", "odoo17", authz, 403, ""},
+		{"internal user", "demo", "odoo17", callback, 403, ""},
+		{"internal user", "demo", "odoo17", token, 403, ""},
+		{"other database", "admin", "odoo17_b", missing, 404, "not found"},
+		{"other database", "admin", "odoo17_b", trades, 404, ""},
+		{"other database", "admin", "odoo17_b", items, 404, ""},
+		{"other database", "admin", "odoo17_b", mapItem, 404, ""},
+		{"other database", "admin", "odoo17_b", syncAll, 404, ""},
+		{"other database", "admin", "odoo17_b", authz, 404, ""},
+		{"other database", "admin", "odoo17_b", callback, 404, ""},
 		// A manager of another database: the shop does not exist for them.
 		{"other database", "admin", "odoo17_b", list, 200, "[]"},
 		{"other database", "admin", "odoo17_b", get, 404, "not found"},
@@ -241,6 +293,12 @@ func TestShopAuthorization(t *testing.T) {
 	}
 	if _, err := r.st.Shop("other"); err == nil {
 		t.Error("a refused create saved a shop")
+	}
+	if maps, _ := r.st.ItemMappings("demo"); len(maps) != 0 {
+		t.Errorf("refused mappings were saved: %+v", maps)
+	}
+	if sh, _ := r.st.Shop("demo"); sh.SessionKey != fakeshop.DemoSession {
+		t.Errorf("a refused OAuth call changed the session key to %q", sh.SessionKey)
 	}
 	// A planner token is no Odoo user: refused even for reading.
 	tok, _ := gateway.SignJWT(map[string]any{"exp": time.Now().Add(time.Hour).Unix(), "user": "admin"}, []byte(key))

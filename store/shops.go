@@ -40,11 +40,11 @@ var (
 	ErrShopExists = errors.New("store: a shop of that name exists")
 	// ErrOtherDatabase: the shop of that name belongs to another database.
 	ErrOtherDatabase = errors.New("store: the shop belongs to another database")
-	// ErrSecretsRequired: an update moves the shop to another platform or
-	// API URL without sending its secrets again. Keeping them would let
+	// ErrSecretsRequired: an update moves the shop to another platform,
+	// API URL or token URL without sending its secrets again. Keeping them would let
 	// whoever may edit a shop, without knowing its secrets, have them
 	// signed and sent to a host of their choosing.
-	ErrSecretsRequired = errors.New("store: changing platform or api_url needs the secrets again")
+	ErrSecretsRequired = errors.New("store: changing platform, api_url or token_url needs the secrets again")
 )
 
 // Shop is a configured marketplace shop. The credentials are kept here;
@@ -74,14 +74,34 @@ type Shop struct {
 	SessionKey string `json:"session_key,omitempty"`
 	APIURL     string `json:"api_url"`
 	// SignMethod is "md5" (default) or "hmac".
-	SignMethod string    `json:"sign_method,omitempty"`
-	Created    time.Time `json:"created"`
-	Updated    time.Time `json:"updated"`
+	SignMethod string `json:"sign_method,omitempty"`
+	// NewStockSyncsEnabled is the policy for the stock-sync records that
+	// product imports and mappings create: false (the default) makes them
+	// disabled, so nothing is pushed to the platform before someone turns
+	// them on; true makes them enabled at once.
+	NewStockSyncsEnabled bool `json:"new_stock_syncs_enabled,omitempty"`
+	// OAuth of live sellers (the authorization-code flow): where the
+	// seller authorises the app (AuthURL) and where the code is exchanged
+	// for the Session Key (TokenURL); empty: the platform's. RedirectURI
+	// is the callback registered with the app, normally this gateway's
+	// /shops/{name}/oauth-callback?database=….
+	AuthURL     string `json:"auth_url,omitempty"`
+	TokenURL    string `json:"token_url,omitempty"`
+	RedirectURI string `json:"redirect_uri,omitempty"`
+	// RefreshToken renews the Session Key (a secret, like it).
+	RefreshToken string `json:"refresh_token,omitempty"`
+	// SessionExpires is when the Session Key from the last authorisation
+	// expires; SellerNick is the seller who granted it.
+	SessionExpires time.Time `json:"session_expires,omitzero"`
+	SellerNick     string    `json:"seller_nick,omitempty"`
+	Created        time.Time `json:"created"`
+	Updated        time.Time `json:"updated"`
 }
 
-// Redacted returns the shop without its secrets (App Secret, Session Key).
+// Redacted returns the shop without its secrets (App Secret, Session Key,
+// Refresh Token).
 func (s Shop) Redacted() Shop {
-	s.AppSecret, s.SessionKey = "", ""
+	s.AppSecret, s.SessionKey, s.RefreshToken = "", "", ""
 	return s
 }
 
@@ -94,7 +114,21 @@ type ItemMapping struct {
 	Product  int       `json:"product"`
 	Modified string    `json:"modified,omitempty"` // platform modified time last imported
 	Updated  time.Time `json:"updated"`
+	// Source says where the Odoo records came from: MappingCreated (or
+	// empty, before sources were kept), MappingMatched or MappingManual.
+	// Imports rewrite only the records they created.
+	Source string `json:"source,omitempty"`
 }
+
+// Sources of an item mapping.
+const (
+	MappingCreated = "created" // the import created the template/product
+	MappingMatched = "matched" // an existing product with the SKU's outer id as internal reference
+	MappingManual  = "manual"  // mapped explicitly (plangate shop map, PUT /shops/{name}/items/…)
+)
+
+// Ours reports whether the import created the mapped records (and may rewrite them).
+func (m ItemMapping) Ours() bool { return m.Source == "" || m.Source == MappingCreated }
 
 // TradeMapping is the claim of one platform trade by one sales order.
 // A trade is reserved (Order 0) before the order is created, so two
@@ -106,6 +140,14 @@ type TradeMapping struct {
 	Name     string    `json:"name"`
 	Reserved time.Time `json:"reserved"`
 	Done     bool      `json:"done"`
+	// Attempts counts the reservations; a takeover names the attempt it
+	// replaces, so two imports never both take over one trade.
+	Attempts int `json:"attempts,omitempty"`
+	// Failed: the last attempt failed before creating the order (Error
+	// says why, at FailedAt); the next import retries it at once.
+	Failed   bool      `json:"failed,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	FailedAt time.Time `json:"failed_at,omitzero"`
 }
 
 // StockSync says that product's available quantity at an Odoo location is
@@ -117,9 +159,11 @@ type StockSync struct {
 	ItemID   string `json:"item_id,omitempty"`
 	SKUID    string `json:"sku_id,omitempty"`
 	Sync     bool   `json:"sync"`
+	// Changed is when Sync was last set by hand (zero: never).
+	Changed time.Time `json:"changed,omitzero"`
 	// LastQty is the quantity last pushed successfully (LastPushed zero: never).
 	LastQty    float64   `json:"last_qty"`
-	LastPushed time.Time `json:"last_pushed,omitempty"`
+	LastPushed time.Time `json:"last_pushed,omitzero"`
 	// Pending is set while the last attempt failed; it is retried next run.
 	Pending   bool   `json:"pending,omitempty"`
 	LastError string `json:"last_error,omitempty"`
@@ -185,7 +229,12 @@ func (s *Store) saveShop(sh Shop, now time.Time, create bool) error {
 		case sh.Database != old.Database:
 			return fmt.Errorf("save shop %q: %w", sh.Name, ErrOtherDatabase)
 		}
-		moved := sh.Platform != old.Platform || sh.APIURL != old.APIURL
+		// The token URL receives the App Secret too.
+		moved := sh.Platform != old.Platform || sh.APIURL != old.APIURL || sh.TokenURL != old.TokenURL
+		if sh.RefreshToken == "" && !moved {
+			// A refresh token is the platform's: moving drops it.
+			sh.RefreshToken = old.RefreshToken
+		}
 		for _, sec := range []struct {
 			name, old string
 			cur       *string
@@ -369,7 +418,7 @@ func (s *Store) ReserveTrade(shop, tid, name string, now time.Time) (TradeMappin
 		if err != nil || found {
 			return err
 		}
-		m = TradeMapping{Shop: shop, TradeID: tid, Name: name, Reserved: now}
+		m = TradeMapping{Shop: shop, TradeID: tid, Name: name, Reserved: now, Attempts: 1}
 		fresh = true
 		return putJSON(tx, shopTradesB, key(shop, tid), m)
 	})
@@ -379,8 +428,16 @@ func (s *Store) ReserveTrade(shop, tid, name string, now time.Time) (TradeMappin
 	return m, fresh, nil
 }
 
-// CompleteTrade records the sales order created for a reserved trade.
+// CompleteTrade records the sales order created for a reserved trade
+// (and forgets an earlier attempt's failure).
 func (s *Store) CompleteTrade(shop, tid string, order int) error {
+	return s.CompleteTradeNote(shop, tid, order, "")
+}
+
+// CompleteTradeNote is CompleteTrade keeping note as the trade's Error:
+// the order exists, but something after its creation failed (its
+// confirmation, say). The trade is done: it is not imported again.
+func (s *Store) CompleteTradeNote(shop, tid string, order int, note string) error {
 	return s.kv.update(func(tx txn) error {
 		var m TradeMapping
 		found, err := getJSON(tx, shopTradesB, key(shop, tid), &m)
@@ -390,9 +447,90 @@ func (s *Store) CompleteTrade(shop, tid string, order int) error {
 		if !found {
 			return fmt.Errorf("complete trade %s/%s: %w", shop, tid, ErrNotFound)
 		}
-		m.Order, m.Done = order, true
+		m.Order, m.Done, m.Failed, m.Error = order, true, false, note
 		return putJSON(tx, shopTradesB, key(shop, tid), m)
 	})
+}
+
+// TakeOverTrade reserves a trade again for a new attempt, in one
+// transaction, if it is still as seen: not done and at the same attempt
+// (a failed one, or a stale reservation). It returns the new reservation
+// and true, or the stored mapping and false when another import moved it
+// on first.
+func (s *Store) TakeOverTrade(seen TradeMapping, now time.Time) (TradeMapping, bool, error) {
+	var m TradeMapping
+	var won bool
+	err := s.kv.update(func(tx txn) error {
+		m, won = TradeMapping{}, false
+		found, err := getJSON(tx, shopTradesB, key(seen.Shop, seen.TradeID), &m)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return ErrNotFound
+		}
+		if m.Done || m.Attempts != seen.Attempts {
+			return nil
+		}
+		// The failure stays readable until the new attempt ends.
+		m.Reserved, m.Attempts, m.Failed, won = now, m.Attempts+1, false, true
+		return putJSON(tx, shopTradesB, key(seen.Shop, seen.TradeID), m)
+	})
+	if err != nil {
+		return TradeMapping{}, false, fmt.Errorf("take over trade %s/%s: %w", seen.Shop, seen.TradeID, err)
+	}
+	return m, won, nil
+}
+
+// FailTrade releases the reservation of attempt m (as ReserveTrade or
+// TakeOverTrade returned it) with the reason it failed, so that the next
+// import retries the trade at once. An attempt that another import has
+// taken over meanwhile is left alone.
+func (s *Store) FailTrade(m TradeMapping, reason string, now time.Time) error {
+	err := s.kv.update(func(tx txn) error {
+		var cur TradeMapping
+		found, err := getJSON(tx, shopTradesB, key(m.Shop, m.TradeID), &cur)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return ErrNotFound
+		}
+		if cur.Done || cur.Attempts != m.Attempts {
+			return nil
+		}
+		cur.Failed, cur.Error, cur.FailedAt = true, reason, now
+		return putJSON(tx, shopTradesB, key(m.Shop, m.TradeID), cur)
+	})
+	if err != nil {
+		return fmt.Errorf("record failed trade %s/%s: %w", m.Shop, m.TradeID, err)
+	}
+	return nil
+}
+
+// SetShopSession stores what an authorisation of the seller gave: the
+// Session Key, its refresh token and expiry, the seller's nick. Only the
+// shop of database db is changed (ErrNotFound otherwise).
+func (s *Store) SetShopSession(db, name, session, refresh string, expires time.Time, nick string, now time.Time) error {
+	if session == "" {
+		return fmt.Errorf("set session of shop %q: empty session key", name)
+	}
+	err := s.kv.update(func(tx txn) error {
+		var sh Shop
+		found, err := getJSON(tx, shopsB, []byte(name), &sh)
+		if err != nil {
+			return err
+		}
+		if !found || sh.Database != db {
+			return ErrNotFound
+		}
+		sh.SessionKey, sh.RefreshToken, sh.SessionExpires, sh.SellerNick, sh.Updated = session, refresh, expires, nick, now
+		return putJSON(tx, shopsB, []byte(name), sh)
+	})
+	if err != nil {
+		return fmt.Errorf("set session of shop %q: %w", name, err)
+	}
+	return nil
 }
 
 // Trade returns the mapping of a trade.
@@ -429,6 +567,53 @@ func stockKey(shop string, location, product int) []byte {
 func (s *Store) PutStockSync(r StockSync) error {
 	return s.kv.update(func(tx txn) error {
 		return putJSON(tx, shopStockB, stockKey(r.Shop, r.Location, r.Product), r)
+	})
+}
+
+// StockSync returns one stock-sync record.
+func (s *Store) StockSync(shop string, location, product int) (StockSync, bool, error) {
+	var r StockSync
+	var found bool
+	err := s.kv.view(func(rd reader) error {
+		var err error
+		found, err = getJSON(rd, shopStockB, stockKey(shop, location, product), &r)
+		return err
+	})
+	return r, found, err
+}
+
+// SetStockSync turns the push of a stock-sync record on or off
+// (ErrNotFound: no such record). Turning it on marks it pending, so the
+// next run pushes the current quantity even if it equals the last one
+// pushed: the platform's may have moved while it was off.
+func (s *Store) SetStockSync(shop string, location, product int, sync bool, now time.Time) (StockSync, error) {
+	var r StockSync
+	err := s.kv.update(func(tx txn) error {
+		r = StockSync{}
+		k := stockKey(shop, location, product)
+		found, err := getJSON(tx, shopStockB, k, &r)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return ErrNotFound
+		}
+		if sync && !r.Sync {
+			r.Pending = true
+		}
+		r.Sync, r.Changed = sync, now
+		return putJSON(tx, shopStockB, k, r)
+	})
+	if err != nil {
+		return StockSync{}, fmt.Errorf("set stock sync %s/%d/%d: %w", shop, location, product, err)
+	}
+	return r, nil
+}
+
+// DeleteStockSync removes a stock-sync record (its push history stays).
+func (s *Store) DeleteStockSync(shop string, location, product int) error {
+	return s.kv.update(func(tx txn) error {
+		return tx.del(shopStockB, stockKey(shop, location, product))
 	})
 }
 

@@ -148,6 +148,9 @@ func testShopOwnership(t *testing.T, s *Store) {
 		{"new platform without secrets", func() error {
 			return s.SaveShop(with(func(sh *Shop) { sh.Platform, sh.AppSecret, sh.SessionKey = "taobao-sandbox", "", "" }), now)
 		}, ErrSecretsRequired},
+		{"new token_url without secrets", func() error {
+			return s.SaveShop(with(func(sh *Shop) { sh.TokenURL, sh.AppSecret, sh.SessionKey = "https://evil.example/token", "", "" }), now)
+		}, ErrSecretsRequired},
 		{"name with NUL", func() error { return s.SaveShop(with(func(sh *Shop) { sh.Name = "tb\x00x" }), now) }, nil},
 	} {
 		err := tc.save()
@@ -200,5 +203,94 @@ func testShopOwnership(t *testing.T, s *Store) {
 		if sh, _ := s.Shop(name); sh.Database != db {
 			t.Errorf("%s belongs to %q, want %q", name, sh.Database, db)
 		}
+	}
+}
+
+// A failed or stale attempt is taken over by one import only, however
+// many try at once on however many replicas; a failure is recorded only
+// by the attempt that holds the trade, and success forgets it.
+func TestTakeOverTradeOnce(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testTakeOverTradeOnce(t, b) })
+	}
+}
+
+func testTakeOverTradeOnce(t *testing.T, b backendCase) {
+	s, other := replicas(t, b)
+	now := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	first, fresh, err := s.ReserveTrade("tb", "1001", "TB1001", now)
+	if err != nil || !fresh || first.Attempts != 1 {
+		t.Fatalf("reserve: %+v %v %v", first, fresh, err)
+	}
+	if err := s.FailTrade(first, "isv.trade-not-exist", now); err != nil {
+		t.Fatal(err)
+	}
+	seen, _, _ := s.Trade("tb", "1001")
+	if !seen.Failed || seen.Error != "isv.trade-not-exist" || !seen.FailedAt.Equal(now) {
+		t.Fatalf("after the failure: %+v", seen)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var won []TradeMapping
+	for i := 0; i < 8; i++ {
+		st := []*Store{s, other}[i%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, ok, err := st.TakeOverTrade(seen, now.Add(time.Second))
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				won = append(won, m)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(won) != 1 || won[0].Attempts != 2 || won[0].Failed {
+		t.Fatalf("takeovers won: %+v, want one at attempt 2", won)
+	}
+	// The first attempt, late, cannot mark the second one failed.
+	if err := s.FailTrade(first, "late", now); err != nil {
+		t.Fatal(err)
+	}
+	if m, _, _ := s.Trade("tb", "1001"); m.Failed || m.Error != "isv.trade-not-exist" {
+		t.Errorf("a stale attempt's failure was recorded: %+v", m)
+	}
+	if err := s.CompleteTrade("tb", "1001", 42); err != nil {
+		t.Fatal(err)
+	}
+	if m, _, _ := s.Trade("tb", "1001"); !m.Done || m.Failed || m.Error != "" || m.Order != 42 {
+		t.Errorf("after completion: %+v", m)
+	}
+	if _, ok, _ := s.TakeOverTrade(won[0], now); ok {
+		t.Error("a done trade was taken over")
+	}
+}
+
+func TestStockSyncSwitch(t *testing.T) { forEachBackend(t, testStockSyncSwitch) }
+
+func testStockSyncSwitch(t *testing.T, s *Store) {
+	now := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	if _, err := s.SetStockSync("tb", 8, 5, true, now); !errors.Is(err, ErrNotFound) {
+		t.Errorf("switching a missing record: %v", err)
+	}
+	if err := s.PutStockSync(StockSync{Shop: "tb", Location: 8, Product: 5, ItemID: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordPush(StockPush{Shop: "tb", Location: 8, Product: 5, Time: now, Quantity: 4, OK: true}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.SetStockSync("tb", 8, 5, true, now)
+	if err != nil || !r.Sync || !r.Pending || !r.Changed.Equal(now) {
+		t.Errorf("turned on: %+v %v, want sync and pending", r, err)
+	}
+	if err := s.DeleteStockSync("tb", 8, 5); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := s.StockSync("tb", 8, 5); found {
+		t.Error("deleted record still there")
 	}
 }

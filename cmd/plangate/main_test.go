@@ -152,7 +152,7 @@ func TestShopFlagsAfterName(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"shop", "add", "tb1", "--platform", "taobao-sandbox", "--app-key", "k1", "--session-key", "sess", "--order-prefix", "TB", "--stock-location", "8"},
+		{[]string{"shop", "add", "tb1", "--platform", "taobao-sandbox", "--app-key", "k1", "--session-key", "sess-k3y", "--order-prefix", "TB", "--stock-location", "8"},
 			[]string{`"name": "tb1"`, `"platform": "taobao-sandbox"`, `"order_prefix": "TB"`, `"stock_location": 8`, `"app_key": "k1"`}},
 		{[]string{"shop", "show", "tb1"}, []string{`"order_prefix": "TB"`, `"platform": "taobao-sandbox"`}},
 		{[]string{"shop", "list"}, []string{"tb1", "taobao-sandbox", "TB", "k1"}},
@@ -168,7 +168,7 @@ func TestShopFlagsAfterName(t *testing.T) {
 				t.Errorf("%v: output lacks %s:\n%s", s.args, w, out)
 			}
 		}
-		if strings.Contains(out.String(), "s3cret") || strings.Contains(out.String(), "sess") {
+		if strings.Contains(out.String(), "s3cret") || strings.Contains(out.String(), "sess-k3y") {
 			t.Errorf("%v shows a secret:\n%s", s.args, out)
 		}
 	}

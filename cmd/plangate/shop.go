@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -19,7 +20,7 @@ import (
 )
 
 func init() {
-	register(command{name: "shop", summary: "manage marketplace shops and sync them with Odoo (add, list, show, remove, import-products, import-orders, sync-stock, sync)",
+	register(command{name: "shop", summary: "manage marketplace shops and sync them with Odoo (add, list, show, remove, import-products, import-orders, missing-orders, map, stock-sync, authorize, sync…)",
 		args: "ACTION [NAME]", run: runShop, help: shopHelp})
 }
 
@@ -36,6 +37,14 @@ var shopActions = []shopAction{
 	{"import-orders", "import NAME's trades of --status in the window as Odoo sales orders, checking for missing ones"},
 	{"sync-stock", "push Odoo's available stock at --stock-location to NAME, where it changed"},
 	{"sync", "import-products, import-orders and sync-stock in turn"},
+	{"missing-orders", "list NAME's trades of --status in the window that have no Odoo sales order (reads only), with why"},
+	{"trades", "list the trades NAME's imports claimed (--failed: only those whose last import failed, with the reason)"},
+	{"items", "list NAME's item/SKU mappings to Odoo products"},
+	{"map", "map NAME's --item (and --sku) to the existing Odoo --product (a product.product id)"},
+	{"stock-syncs", "list NAME's stock-sync records (--product, --location to filter) and their pushes"},
+	{"stock-sync", "turn the stock push of --product at --location (default: the shop's) --sync on or off; --all: every record"},
+	{"authorize", "print the URL where NAME's seller authorises the app (needs --redirect-uri set on the shop)"},
+	{"oauth-token", "exchange the --code and --state of the seller's redirect for NAME's Session Key"},
 }
 
 var shopHelp = func() string {
@@ -53,9 +62,15 @@ var shopHelp = func() string {
 // shopFlags are the settings of `plangate shop` besides the common ones.
 type shopFlags struct {
 	store.Shop
-	Status   string
-	From, To string
-	Days     int
+	Status      string
+	From, To    string
+	Days        int
+	Item, SKU   string
+	Product     int
+	Location    int
+	Sync        string
+	All, Failed bool
+	Code, State string
 }
 
 func shopOptions(sf *shopFlags) func(c *Config) []option {
@@ -77,6 +92,19 @@ func shopOptions(sf *shopFlags) func(c *Config) []option {
 			{"session-key", "-", "platform Session Key (prefer the environment variable)", &sf.SessionKey},
 			{"api-url", "-", "platform REST router URL; empty: the platform's", &sf.APIURL},
 			{"sign-method", "-", "md5 or hmac", &sf.SignMethod},
+			{"new-stock-syncs-enabled", "-", "add: stock-sync records made by imports and mappings start enabled (default: disabled, nothing pushed until turned on)", &sf.NewStockSyncsEnabled},
+			{"auth-url", "-", "add: OAuth authorize URL; empty: the platform's", &sf.AuthURL},
+			{"token-url", "-", "add: OAuth token URL; empty: the platform's", &sf.TokenURL},
+			{"redirect-uri", "-", "add: the OAuth callback registered with the app (the gateway's /shops/NAME/oauth-callback?database=DB)", &sf.RedirectURI},
+			{"item", "-", "map: the platform item id (num_iid)", &sf.Item},
+			{"sku", "-", "map: the platform SKU id; empty: the item itself", &sf.SKU},
+			{"product", "-", "map, stock-sync, stock-syncs: product.product id", &sf.Product},
+			{"location", "-", "stock-sync, stock-syncs: stock.location id; 0: the shop's --stock-location", &sf.Location},
+			{"sync", "-", "stock-sync: on or off", &sf.Sync},
+			{"all", "-", "stock-sync: every record of the shop", &sf.All},
+			{"failed", "-", "trades: only those whose last import failed", &sf.Failed},
+			{"code", "-", "oauth-token: the code of the seller's redirect", &sf.Code},
+			{"state", "-", "oauth-token: the state of the seller's redirect", &sf.State},
 			{"status", "-", "trade status to import", &sf.Status},
 			{"from", "-", "window start (RFC 3339 or 'YYYY-MM-DD HH:MM:SS' GMT+8); empty: --days ago", &sf.From},
 			{"to", "-", "window end; empty: now", &sf.To},
@@ -153,6 +181,8 @@ func runShop(ctx context.Context, env *cliEnv, args []string) error {
 		return out.Encode(sh.Redacted())
 	case "remove":
 		return st.DeleteShop(sf.Name)
+	case "trades", "items", "stock-syncs", "authorize", "oauth-token":
+		return sf.runStoreOnly(ctx, action, st, log, out, env.stdout)
 	}
 
 	t, err := newTransport(cfg)
@@ -182,11 +212,139 @@ func runShop(ctx context.Context, env *cliEnv, args []string) error {
 		res, err = svc.SyncStock(ctx, sf.Name)
 	case "sync":
 		res, err = svc.Sync(ctx, sf.Name, sf.Status, from, to)
+	case "missing-orders":
+		res, err = svc.MissingReport(ctx, sf.Name, sf.Status, from, to)
+	case "map":
+		if sf.Item == "" || sf.Product == 0 {
+			return usageErrorf("shop", fs, "map needs --item and --product (and --sku for a SKU)")
+		}
+		res, err = svc.MapItem(ctx, sf.Name, sf.Item, sf.SKU, sf.Product)
+	case "stock-sync":
+		var on bool
+		if on, err = sf.syncSwitch(fs); err != nil {
+			return err
+		}
+		if sf.All {
+			res, err = svc.SetStockSyncs(sf.Name, on)
+			break
+		}
+		loc, lerr := sf.location(st)
+		if lerr != nil || sf.Product == 0 {
+			return usageErrorf("shop", fs, "stock-sync needs --product (or --all) and a --location or a shop with a stock location")
+		}
+		res, err = svc.SetStockSync(ctx, sf.Name, loc, sf.Product, on)
 	}
 	if res != nil {
 		_ = out.Encode(res)
 	}
 	return err
+}
+
+// runStoreOnly runs the actions that need no Odoo login.
+func (sf *shopFlags) runStoreOnly(ctx context.Context, action string, st *store.Store, log *slog.Logger, out *json.Encoder, w io.Writer) error {
+	if _, err := st.Shop(sf.Name); err != nil {
+		return err
+	}
+	svc := &shop.Service{Store: st, Log: log}
+	switch action {
+	case "trades":
+		trades, err := st.Trades(sf.Name)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TID\tORDER\tSTATE\tATTEMPTS\tERROR")
+		for _, m := range trades {
+			if sf.Failed && !m.Failed {
+				continue
+			}
+			state := "importing"
+			switch {
+			case m.Done:
+				state = "done"
+			case m.Failed:
+				state = "failed " + m.FailedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", m.TradeID, m.Name, state, m.Attempts, m.Error)
+		}
+		return tw.Flush()
+	case "items":
+		maps, err := st.ItemMappings(sf.Name)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ITEM\tSKU\tTEMPLATE\tPRODUCT\tSOURCE")
+		for _, m := range maps {
+			src := m.Source
+			if src == "" {
+				src = store.MappingCreated
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", m.ItemID, m.SKUID, m.Template, m.Product, src)
+		}
+		return tw.Flush()
+	case "stock-syncs":
+		recs, err := st.StockSyncs(sf.Name)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "LOCATION\tPRODUCT\tITEM\tSKU\tSYNC\tLAST QTY\tLAST PUSHED\tPENDING\tLAST ERROR")
+		for _, r := range recs {
+			if (sf.Product != 0 && r.Product != sf.Product) || (sf.Location != 0 && r.Location != sf.Location) {
+				continue
+			}
+			pushed := "never"
+			if !r.LastPushed.IsZero() {
+				pushed = r.LastPushed.UTC().Format(time.RFC3339)
+			}
+			onOff := map[bool]string{true: "on", false: "off"}[r.Sync]
+			fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%g\t%s\t%v\t%s\n", r.Location, r.Product, r.ItemID, r.SKUID, onOff, r.LastQty, pushed, r.Pending, r.LastError)
+		}
+		return tw.Flush()
+	case "authorize":
+		a, err := svc.AuthorizeURL(sf.Name)
+		if err != nil {
+			return err
+		}
+		return out.Encode(a)
+	case "oauth-token":
+		if sf.Code == "" || sf.State == "" {
+			return fmt.Errorf("oauth-token needs --code and --state from the seller's redirect: %w", errUsage)
+		}
+		a, err := svc.ExchangeCode(ctx, sf.Name, sf.Code, sf.State)
+		if err != nil {
+			return err
+		}
+		return out.Encode(a)
+	}
+	return nil
+}
+
+// syncSwitch reads --sync on|off.
+func (sf *shopFlags) syncSwitch(fs *flag.FlagSet) (bool, error) {
+	switch strings.ToLower(sf.Sync) {
+	case "on", "true", "yes", "1":
+		return true, nil
+	case "off", "false", "no", "0":
+		return false, nil
+	}
+	return false, usageErrorf("shop", fs, "stock-sync needs --sync on or --sync off, not %q", sf.Sync)
+}
+
+// location is --location, else the shop's stock location.
+func (sf *shopFlags) location(st *store.Store) (int, error) {
+	if sf.Location != 0 {
+		return sf.Location, nil
+	}
+	sh, err := st.Shop(sf.Name)
+	if err != nil {
+		return 0, err
+	}
+	if sh.StockLocation == 0 {
+		return 0, errors.New("no location")
+	}
+	return sh.StockLocation, nil
 }
 
 // parseArgs reads ACTION and NAME (or --name) and checks they fit together.

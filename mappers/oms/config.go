@@ -38,7 +38,8 @@ type RuleConfig struct {
 type CriterionConfig struct {
 	Algorithm string         `yaml:"algorithm"`
 	Params    map[string]any `yaml:"params"`
-	// Final ends the rule's criteria after this one.
+	// Final marks the rule's last criterion; criteria after it are a
+	// configuration error.
 	Final bool `yaml:"final"`
 }
 
@@ -99,7 +100,8 @@ type criterion struct {
 }
 
 // NewEngine validates a configuration: every algorithm known, every
-// parameter valid; errors name the organization, rule and criterion.
+// parameter valid, no criterion after a final one; errors name the
+// organization, rule and criterion.
 func NewEngine(c Config) (*Engine, error) {
 	c = c.withDefaults()
 	e := &Engine{cfg: c, orgs: map[string]*orgRules{}}
@@ -145,7 +147,17 @@ func compileOrg(oc OrgConfig) (*orgRules, error) {
 			errs = append(errs, fmt.Errorf("rule %q: no criteria", name))
 		}
 		seen := map[string]int{}
+		finalAt := 0 // 1-based: the criterion marked final
 		for j, cc := range rc.Criteria {
+			if finalAt > 0 {
+				// Final ends the criteria: one after it would never run.
+				errs = append(errs, fmt.Errorf("rule %q, criterion %d (%s): comes after criterion %d (%s), which is final; remove it or the final mark",
+					name, j+1, cc.Algorithm, finalAt, rc.Criteria[finalAt-1].Algorithm))
+				break
+			}
+			if cc.Final {
+				finalAt = j + 1
+			}
 			alg, err := newAlgorithm(cc.Algorithm, cc.Params)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("rule %q, criterion %d: %w", name, j+1, err))

@@ -19,11 +19,14 @@
 // has an ordered list of criteria; each criterion runs one algorithm over a
 // group of candidates (warehouse, product, available quantity, priority)
 // and hands its output group to the next criterion. A criterion marked
-// final ends the rule's criteria. The rule then gives every pending line,
-// whole, to the first candidate in priority order that has the line's
-// quantity left. The first rule that places every line ends the run; a rule
-// that allows partial allocation keeps what it placed and leaves the rest to
-// the next rule; when no rule completes the order the proposal is empty.
+// final must be the rule's last (a configuration with criteria after it is
+// refused). The rule then gives every pending line, whole, to the first
+// candidate in priority order that has the line's quantity left. The first
+// rule that places every line ends the run; a rule that allows partial
+// allocation also splits a line that no candidate holds whole over the
+// candidates in priority order, keeps what it placed and leaves the rest
+// (whole lines and the unplaced part of split ones) to the next rule; when
+// no rule completes the order the proposal is empty.
 //
 // Priorities: a lower value ships first. An algorithm that re-prioritizes
 // overwrites the priority; groups are sorted stably, so the order left by

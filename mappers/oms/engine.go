@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -71,9 +72,12 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 			}
 		}
 		// Allocation: each line, whole, to the first candidate of its
-		// product with the quantity still left in this rule. Candidates
-		// per product in group order: the first of each product, and for
-		// each candidate the next of its product (-1: none).
+		// product with the quantity still left in this rule; a rule that
+		// allows partial allocation splits a line that no candidate holds
+		// whole over the candidates in group order, and keeps what part
+		// of it can be placed. Candidates per product in group order: the
+		// first of each product, and for each candidate the next of its
+		// product (-1: none).
 		first := make(map[int]int, len(seen))
 		next := make([]int, len(g))
 		for i := len(g) - 1; i >= 0; i-- {
@@ -84,31 +88,62 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 			first[g[i].Product] = i
 		}
 		ruleLeft := make(map[uint64]float64, len(pending))
-		type hit struct{ line, warehouse int }
+		stockLeft := func(c Candidate) float64 {
+			k := key(c.Warehouse, c.Product)
+			q, seen := ruleLeft[k]
+			if !seen {
+				q = math.Min(c.Available, left[k])
+			}
+			return q
+		}
+		type hit struct {
+			line, warehouse int
+			qty             float64
+		}
 		hits := make([]hit, 0, len(pending))
 		var rest []PendingLine
 		for li, l := range pending {
 			ok := false
 			for i, has := first[l.Product]; has && i >= 0; i = next[i] {
 				c := g[i]
-				k := key(c.Warehouse, c.Product)
-				q, seen := ruleLeft[k]
-				if !seen {
-					q = math.Min(c.Available, left[k])
-				}
+				q := stockLeft(c)
 				if q >= l.Qty-qtyEpsilon {
-					ruleLeft[k] = q - l.Qty
-					hits = append(hits, hit{li, c.Warehouse})
+					ruleLeft[key(c.Warehouse, c.Product)] = q - l.Qty
+					hits = append(hits, hit{li, c.Warehouse, l.Qty})
 					ok = true
 					break
 				}
-				ruleLeft[k] = q
+				ruleLeft[key(c.Warehouse, c.Product)] = q
+			}
+			placed := 0.0
+			if !ok && r.partial {
+				from := len(hits)
+				for i, has := first[l.Product]; has && i >= 0 && placed < l.Qty-qtyEpsilon; i = next[i] {
+					c := g[i]
+					q := stockLeft(c)
+					if q <= qtyEpsilon {
+						continue
+					}
+					take := math.Min(q, l.Qty-placed)
+					ruleLeft[key(c.Warehouse, c.Product)] = q - take
+					hits = append(hits, hit{li, c.Warehouse, take})
+					placed += take
+				}
+				if parts := hits[from:]; len(parts) > 0 {
+					ws := make([]string, len(parts))
+					for j, h := range parts {
+						ws[j] = fmt.Sprintf("%s %s", sn.warehouseCode(h.warehouse), strconv.FormatFloat(h.qty, 'f', -1, 64))
+					}
+					rr.Log = append(rr.Log, fmt.Sprintf("line %s split: %s of %s", l.ID, strings.Join(ws, " + "), strconv.FormatFloat(l.Qty, 'f', -1, 64)))
+				}
+				ok = placed >= l.Qty-qtyEpsilon
 			}
 			if !ok {
 				if rest == nil {
 					rest = make([]PendingLine, 0, len(pending)-li)
 					rr.Unplaced = make([]string, 0, len(pending)-li)
 				}
+				l.Qty -= placed // the part a split could not place
 				rest = append(rest, l)
 				rr.Unplaced = append(rr.Unplaced, l.ID)
 			}
@@ -129,8 +164,8 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 			}
 			for i, h := range hits {
 				l := pending[h.line]
-				rr.Placed[i] = refs.allocation(l, sn, h.warehouse, r.name)
-				left[key(h.warehouse, l.Product)] -= l.Qty
+				rr.Placed[i] = refs.allocation(l, h.qty, sn, h.warehouse, r.name)
+				left[key(h.warehouse, l.Product)] -= h.qty
 			}
 			kept = append(kept, len(run.Rules))
 			pending = rest
@@ -173,14 +208,14 @@ type lineRefs struct {
 	companies map[int]*Company
 }
 
-func (lr lineRefs) allocation(l PendingLine, sn *Snapshot, warehouse int, ruleName string) Allocation {
+func (lr lineRefs) allocation(l PendingLine, qty float64, sn *Snapshot, warehouse int, ruleName string) Allocation {
 	w := sn.Warehouses[warehouse]
 	p := lr.products[l.Product]
 	a := Allocation{
 		Line:      l.ID,
 		Warehouse: Ref{ID: w.ID, SearchKey: w.Code, Identifier: w.Name},
 		Product:   Ref{ID: p.ID, SearchKey: p.Code, Identifier: p.Name},
-		Qty:       l.Qty,
+		Qty:       qty,
 		Rule:      ruleName,
 	}
 	if c := lr.companies[w.Company]; c != nil {
@@ -190,4 +225,12 @@ func (lr lineRefs) allocation(l PendingLine, sn *Snapshot, warehouse int, ruleNa
 		a.UOM = Ref{ID: u.ID, SearchKey: u.Name, Identifier: u.Name}
 	}
 	return a
+}
+
+// warehouseCode names a warehouse for log lines.
+func (s *Snapshot) warehouseCode(id int) string {
+	if w := s.Warehouses[id]; w != nil {
+		return w.Code
+	}
+	return "warehouse " + strconv.Itoa(id)
 }

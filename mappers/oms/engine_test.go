@@ -55,6 +55,15 @@ func crit(alg string, params map[string]any) CriterionConfig {
 	return CriterionConfig{Algorithm: alg, Params: params}
 }
 
+// placedQty renders allocations as "line>WH=qty".
+func placedQty(as []Allocation) string {
+	var s []string
+	for _, a := range as {
+		s = append(s, fmt.Sprintf("%s>%s=%g", a.Line, a.Warehouse.SearchKey, a.Qty))
+	}
+	return strings.Join(s, " ")
+}
+
 // placed renders allocations as "line>WH".
 func placed(as []Allocation) string {
 	var s []string
@@ -111,12 +120,28 @@ func TestEngineRules(t *testing.T) {
 			org:   OrgConfig{Rules: []RuleConfig{{Name: "big", Criteria: []CriterionConfig{crit("min_multiple", map[string]any{"factor": 10})}}}},
 			lines: []PendingLine{{ID: "a", Product: 10, Qty: 60}},
 			want:  "", wantOutcomes: "nothing placed", fulfilled: false},
-		{name: "final criterion skips the rest",
+		{name: "final criterion last",
 			org: OrgConfig{Rules: []RuleConfig{{Name: "final", Criteria: []CriterionConfig{
-				{Algorithm: "preference", Params: map[string]any{"order": []any{"LAX"}}, Final: true},
-				crit("exclude", map[string]any{"warehouses": []any{"LAX"}})}}}},
+				crit("exclude", map[string]any{"warehouses": []any{"SF"}}),
+				{Algorithm: "preference", Params: map[string]any{"order": []any{"LAX"}}, Final: true}}}}},
 			lines: []PendingLine{{ID: "a", Product: 10, Qty: 1}},
 			want:  "a>LAX", wantOutcomes: "fulfilled", fulfilled: true},
+		// The guide's example: no warehouse holds 10 of product 10 but SF
+		// (6) and OAK (4) together do.
+		{name: "partial rule splits a line over warehouses",
+			org:   OrgConfig{Rules: []RuleConfig{{Name: "split", Partial: true, Criteria: []CriterionConfig{crit("preference", map[string]any{"order": []any{"SF", "OAK"}, "others": "drop"})}}}},
+			lines: []PendingLine{{ID: "a", Product: 10, Qty: 10}, {ID: "b", Product: 20, Qty: 3}},
+			want:  "a>SF=6 a>OAK=4 b>SF=3", wantOutcomes: "fulfilled", fulfilled: true},
+		{name: "without partial a line is never split",
+			org:   OrgConfig{Rules: []RuleConfig{{Name: "whole", Criteria: []CriterionConfig{crit("preference", map[string]any{"order": []any{"SF", "OAK"}, "others": "drop"})}}}},
+			lines: []PendingLine{{ID: "a", Product: 10, Qty: 10}},
+			want:  "", wantOutcomes: "nothing placed", fulfilled: false},
+		{name: "what a split cannot place goes to the next rule",
+			org: OrgConfig{Rules: []RuleConfig{
+				{Name: "near", Partial: true, Criteria: []CriterionConfig{crit("preference", map[string]any{"order": []any{"SF", "OAK"}, "others": "drop"})}},
+				nearest(false)}},
+			lines: []PendingLine{{ID: "a", Product: 10, Qty: 15}},
+			want:  "a>SF=6 a>OAK=4 a>LAX=5", wantOutcomes: "partial kept,fulfilled", fulfilled: true},
 		{name: "two lines of one product share a warehouse's stock",
 			org:   OrgConfig{Rules: []RuleConfig{{Name: "pref", Criteria: []CriterionConfig{crit("preference", map[string]any{"order": []any{"SF", "OAK", "LAX"}})}}}},
 			lines: []PendingLine{{ID: "a", Product: 10, Qty: 4}, {ID: "b", Product: 10, Qty: 4}},
@@ -130,7 +155,11 @@ func TestEngineRules(t *testing.T) {
 			refs := lineRefs{products: sn.Products, uoms: sn.UOMs, companies: sn.Companies}
 			allowed := func(w *Warehouse) bool { return or.allCompanies || w.Company == 1 }
 			or.source(run, sn, tt.lines, refs, allowed, pleasantHill)
-			if got := placed(run.Allocations); got != tt.want {
+			got := placed(run.Allocations)
+			if strings.Contains(tt.want, "=") {
+				got = placedQty(run.Allocations)
+			}
+			if got != tt.want {
 				t.Errorf("allocations %q, want %q", got, tt.want)
 			}
 			var outcomes []string
@@ -191,10 +220,14 @@ func TestConvertLine(t *testing.T) {
 		{"other category", Line{ID: "x", Product: "10", Qty: 1, UOM: "3"}, 0, `ticket line 4 (id "x"): uom: unit kg cannot be converted to the product's unit Units`},
 		{"unknown unit", Line{ID: "x", Product: "10", Qty: 1, UOM: "99"}, 0, "unknown unit 99"},
 		{"not an id", Line{ID: "x", Product: "10", Qty: 1, UOM: "box"}, 0, `"box" is not an Odoo unit id`},
+		{"no unit: the product's", Line{ID: "1", Product: "10", Qty: 3}, 3, ""},
+		{"unit by searchKey, any case", Line{ID: "1", Product: "10", Qty: 2, UOMKey: "dozens"}, 24, ""},
+		{"unit id wins over searchKey", Line{ID: "1", Product: "10", Qty: 2, UOM: "1", UOMKey: "Dozens"}, 2, ""},
+		{"unknown unit searchKey", Line{ID: "x", Product: "10", Qty: 1, UOMKey: "crate"}, 0, `ticket line 4 (id "x"): uom.searchKey: unknown unit "crate"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pl, _, err := convertLine(4, tt.line, sn.Products, sn.UOMs)
+			pl, _, err := convertLine(4, tt.line, sn.Products[10], sn.UOMs)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !IsInputError(err) {
 					t.Fatalf("error %v, want input error containing %q", err, tt.wantErr)
@@ -215,11 +248,14 @@ func TestNewEngineValidates(t *testing.T) {
 	_, err := NewEngine(Config{Organizations: map[string]OrgConfig{
 		"West": {Rules: []RuleConfig{{Name: "r1", Criteria: []CriterionConfig{{Algorithm: "stok"}}}}},
 		"East": {},
+		"North": {Rules: []RuleConfig{{Name: "r2", Criteria: []CriterionConfig{
+			{Algorithm: "stock"}, {Algorithm: "max_splits", Final: true}, {Algorithm: "distance"}, {Algorithm: "exclude"}}}}},
 	}})
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
-	for _, want := range []string{`oms.organizations["West"]: rule "r1", criterion 1: unknown algorithm "stok"`, `oms.organizations["East"]: no rules`} {
+	for _, want := range []string{`oms.organizations["West"]: rule "r1", criterion 1: unknown algorithm "stok"`, `oms.organizations["East"]: no rules`,
+		`oms.organizations["North"]: rule "r2", criterion 3 (distance): comes after criterion 2 (max_splits), which is final`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}

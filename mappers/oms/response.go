@@ -47,24 +47,34 @@ type objRef struct {
 }
 
 type proposal100 struct {
-	ID           string         `json:"id"`
-	Client       string         `json:"client"`
-	Organization string         `json:"organization"`
-	Warehouse    string         `json:"warehouse"`
-	Lines        []proposalLine `json:"lines"`
+	ID           string            `json:"id"`
+	Client       string            `json:"client"`
+	Organization string            `json:"organization"`
+	Warehouse    string            `json:"warehouse"`
+	Lines        []proposalLine100 `json:"lines"`
 }
 
 type proposal110 struct {
-	ID           string         `json:"id"`
-	Client       objRef         `json:"client"`
-	Organization objRef         `json:"organization"`
-	Warehouse    objRef         `json:"warehouse"`
-	Lines        []proposalLine `json:"lines"`
+	ID           string            `json:"id"`
+	Client       objRef            `json:"client"`
+	Organization objRef            `json:"organization"`
+	Warehouse    objRef            `json:"warehouse"`
+	Lines        []proposalLine110 `json:"lines"`
 }
 
-type proposalLine struct {
+// proposalLine100 names the product by id only, as version 1.0.0 did.
+type proposalLine100 struct {
 	ID      string  `json:"id"`
 	Product idRef   `json:"product"`
+	Qty     float64 `json:"qty"`
+	UOM     string  `json:"uom"`
+}
+
+// proposalLine110 names the product as version 1.1.0 does: id, searchKey
+// (the internal reference) and _identifier.
+type proposalLine110 struct {
+	ID      string  `json:"id"`
+	Product objRef  `json:"product"`
 	Qty     float64 `json:"qty"`
 	UOM     string  `json:"uom"`
 }
@@ -76,7 +86,9 @@ func obj(r Ref) objRef {
 }
 
 // NewResponse groups a run's allocations into one proposal per organization
-// and warehouse, in the order their first line appears in the ticket.
+// and warehouse, in the order their first line appears in the ticket. A
+// line split over warehouses is in each of their proposals with its part;
+// parts of one line in one warehouse (placed by two rules) are summed.
 // Quantities are in the product's unit.
 func NewResponse(run *Run, version string) Response {
 	type key struct{ org, wh int }
@@ -84,10 +96,22 @@ func NewResponse(run *Run, version string) Response {
 	groups := map[key][]Allocation{}
 	for _, a := range run.Allocations {
 		k := key{a.Organization.ID, a.Warehouse.ID}
-		if _, ok := groups[k]; !ok {
+		as, ok := groups[k]
+		if !ok {
 			order = append(order, k)
 		}
-		groups[k] = append(groups[k], a)
+		merged := false
+		for i := range as {
+			if as[i].Line == a.Line {
+				as[i].Qty += a.Qty
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			as = append(as, a)
+		}
+		groups[k] = as
 	}
 	client := objRef{ID: run.Database, SearchKey: run.Database, Identifier: run.Database}
 	body := ResponseBody{Tickets: make([]any, 0, len(order))}
@@ -96,14 +120,18 @@ func NewResponse(run *Run, version string) Response {
 	}
 	for _, k := range order {
 		as := groups[k]
-		lines := make([]proposalLine, len(as))
-		for i, a := range as {
-			lines[i] = proposalLine{ID: a.Line, Product: idRef{itoa(a.Product.ID)}, Qty: a.Qty, UOM: itoa(a.UOM.ID)}
-		}
 		if version == Version100 {
+			lines := make([]proposalLine100, len(as))
+			for i, a := range as {
+				lines[i] = proposalLine100{ID: a.Line, Product: idRef{itoa(a.Product.ID)}, Qty: a.Qty, UOM: itoa(a.UOM.ID)}
+			}
 			body.Tickets = append(body.Tickets, proposal100{ID: run.TicketID, Client: run.Database,
 				Organization: itoa(k.org), Warehouse: itoa(k.wh), Lines: lines})
 			continue
+		}
+		lines := make([]proposalLine110, len(as))
+		for i, a := range as {
+			lines[i] = proposalLine110{ID: a.Line, Product: obj(a.Product), Qty: a.Qty, UOM: itoa(a.UOM.ID)}
 		}
 		body.Tickets = append(body.Tickets, proposal110{ID: run.TicketID, Client: client,
 			Organization: obj(as[0].Organization), Warehouse: obj(as[0].Warehouse), Lines: lines})

@@ -10,8 +10,10 @@ import (
 // Run is one sourcing of one ticket, kept so that its answer can be
 // explained: every rule and criterion with its groups and log lines.
 type Run struct {
-	ID           string        `json:"id"`
-	TicketID     string        `json:"ticket"`
+	ID       string `json:"id"`
+	TicketID string `json:"ticket"`
+	// TicketDate is the ticket's date as the caller sent it.
+	TicketDate   string        `json:"ticketDate,omitempty"`
 	Database     string        `json:"database"`
 	Organization Ref           `json:"organization"`
 	Customer     *Point        `json:"customer,omitempty"`

@@ -15,9 +15,12 @@ const (
 	// runMixed: the run's JSON without its groups, then the groups as
 	// binary rows. Written by earlier versions; still read.
 	runMixed = 'R'
-	// runBinary: every field binary; each string and reference is written
-	// in full once, and by number where it comes again.
-	runBinary = 'B'
+	// runBinaryB: every field binary; each string and reference is
+	// written in full once, and by number where it comes again. Written
+	// by earlier versions; still read.
+	runBinaryB = 'B'
+	// runBinary: runBinaryB with the ticket's date after the database.
+	runBinary = 'C'
 )
 
 // EncodeRun writes a run for storage, compactly: a 50-line ticket names
@@ -40,6 +43,7 @@ func EncodeRun(r *Run) []byte {
 	w.str(r.ID)
 	w.str(r.TicketID)
 	w.str(r.Database)
+	w.str(r.TicketDate)
 	w.ref(r.Organization)
 	if r.Customer == nil {
 		w.b = append(w.b, 0)
@@ -196,12 +200,13 @@ func (w *runWriter) allocations(as []Allocation) {
 var errBadRun = errors.New("stored run: truncated or damaged")
 
 // DecodeRun reads what EncodeRun writes, and the forms earlier versions
-// stored (plain JSON; JSON with binary groups).
+// stored (plain JSON; JSON with binary groups; binary without the ticket
+// date).
 func DecodeRun(b []byte) (*Run, error) {
 	if len(b) > 0 {
 		switch b[0] {
-		case runBinary:
-			return decodeBinaryRun(b[1:])
+		case runBinary, runBinaryB:
+			return decodeBinaryRun(b[1:], b[0] == runBinary)
 		case runMixed:
 			return decodeMixedRun(b[1:])
 		}
@@ -213,9 +218,13 @@ func DecodeRun(b []byte) (*Run, error) {
 	return &r, nil
 }
 
-func decodeBinaryRun(b []byte) (*Run, error) {
+func decodeBinaryRun(b []byte, withDate bool) (*Run, error) {
 	rd := runReader{b: b}
-	r := &Run{ID: rd.str(), TicketID: rd.str(), Database: rd.str(), Organization: rd.ref()}
+	r := &Run{ID: rd.str(), TicketID: rd.str(), Database: rd.str()}
+	if withDate {
+		r.TicketDate = rd.str()
+	}
+	r.Organization = rd.ref()
 	if rd.byte() == 1 {
 		r.Customer = &Point{Lat: rd.float(), Lon: rd.float()}
 	}

@@ -32,7 +32,7 @@ func codecRuns(t testing.TB) map[string]*Run {
 		"sourced by the engine": sourced,
 		"empty":                 {},
 		"unplaced, no customer, zones and fractions": {
-			ID: "ABC", TicketID: "T-ü", Database: "db", Start: time.Date(2026, 11, 24, 11, 54, 21, 18000000, paris),
+			ID: "ABC", TicketID: "T-ü", TicketDate: "2026-11-24T11:54:21.018Z", Database: "db", Start: time.Date(2026, 11, 24, 11, 54, 21, 18000000, paris),
 			StockTaken: time.Date(2026, 11, 24, 10, 0, 0, 999999999, time.UTC), Duration: 3 * time.Millisecond,
 			Lines: []RunLine{{ID: "L1", Product: p, Qty: 0.1, UOM: u, ProductQty: 1e-7, ProductUOM: u}, {ID: "", Product: p, Qty: 3, UOM: u, ProductQty: 3, ProductUOM: u}},
 			Rules: []RuleRun{
@@ -88,7 +88,15 @@ func TestDecodeRunEarlierForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, doc := range map[string][]byte{"JSON": want, "JSON with binary groups": mixed} {
+	// Binary, as written before runs kept the ticket's date (format 'B').
+	binaryB, err := os.ReadFile("testdata/run_binary_b.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if binaryB[0] != runBinaryB {
+		t.Fatalf("fixture starts with %q, not the earlier binary form", binaryB[0])
+	}
+	for name, doc := range map[string][]byte{"JSON": want, "JSON with binary groups": mixed, "binary without ticket date": binaryB} {
 		r, err := DecodeRun(doc)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -99,6 +107,9 @@ func TestDecodeRunEarlierForms(t *testing.T) {
 	}
 	if _, err := DecodeRun(mixed[:len(mixed)-3]); err == nil {
 		t.Error("a truncated run of the earlier form decoded")
+	}
+	if _, err := DecodeRun(binaryB[:len(binaryB)-3]); err == nil {
+		t.Error("a truncated run of the earlier binary form decoded")
 	}
 }
 

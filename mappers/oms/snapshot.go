@@ -52,6 +52,8 @@ type Snapshot struct {
 	UOMs       map[int]*UOM
 	// Products holds the products that have stock; others are read on demand.
 	Products map[int]*Product
+	// productKeys indexes Products by internal reference (several: shared).
+	productKeys map[string][]int
 	// order is warehouse ids by sequence then id: the initial priority.
 	order []int
 	// stock is, per product, what each warehouse holds in internal
@@ -107,12 +109,12 @@ func loadSnapshot(ctx context.Context, sess *odoo.Session, now time.Time) (*Snap
 			ids = append(ids, p)
 		}
 		slices.Sort(ids)
-		points, err := readPoints(ctx, sess, slices.Compact(ids))
+		points, err := readPoints(ctx, sess, odoo.Term("id", "in", slices.Compact(ids)))
 		if err != nil {
 			return nil, err
 		}
 		for w, p := range partnerOf {
-			snap.Warehouses[w].Location = points[p]
+			snap.Warehouses[w].Location = points[p].point
 		}
 	}
 	if err := read("uom.uom", odoo.Domain{"|", odoo.Term("active", "=", true), odoo.Term("active", "=", false)},
@@ -168,22 +170,37 @@ func loadSnapshot(ctx context.Context, sess *odoo.Session, now time.Time) (*Snap
 	}
 	if len(productIDs) > 0 {
 		slices.Sort(productIDs)
-		ps, err := readProducts(ctx, sess, productIDs)
+		ps, err := readProducts(ctx, sess, odoo.Term("id", "in", productIDs))
 		if err != nil {
 			return nil, err
 		}
 		snap.Products = ps
 	}
+	snap.indexProducts()
 	return snap, nil
 }
 
 var productFields = []string{"default_code", "display_name", "uom_id"}
 
-// readProducts reads products by id, archived ones included (a ticket may
-// name one that still has stock). search_read, unlike read, leaves ids
-// that do not exist out instead of failing.
-func readProducts(ctx context.Context, sess *odoo.Session, ids []int) (map[int]*Product, error) {
-	recs, err := sess.SearchRead(ctx, "product.product", odoo.Domain{odoo.Term("id", "in", ids)},
+// indexProducts indexes the stocked products by internal reference.
+func (s *Snapshot) indexProducts() {
+	s.productKeys = make(map[string][]int, len(s.Products))
+	for id, p := range s.Products {
+		if p.Code != "" {
+			s.productKeys[p.Code] = append(s.productKeys[p.Code], id)
+		}
+	}
+	for _, ids := range s.productKeys {
+		slices.Sort(ids)
+	}
+}
+
+// readProducts reads the products a term selects (by id, by internal
+// reference), archived ones included (a ticket may name one that still
+// has stock). search_read, unlike read, leaves ids that do not exist out
+// instead of failing.
+func readProducts(ctx context.Context, sess *odoo.Session, term []any) (map[int]*Product, error) {
+	recs, err := sess.SearchRead(ctx, "product.product", odoo.Domain{term},
 		odoo.Query{Fields: productFields, Context: odoo.Context{"active_test": false}})
 	if err != nil {
 		return nil, fmt.Errorf("oms: read product.product: %w", err)
@@ -195,21 +212,22 @@ func readProducts(ctx context.Context, sess *odoo.Session, ids []int) (map[int]*
 	return out, nil
 }
 
-// readPoints reads partner coordinates; Odoo stores 0,0 for "not set".
-func readPoints(ctx context.Context, sess *odoo.Session, ids []int) (map[int]*Point, error) {
-	recs, err := sess.SearchRead(ctx, "res.partner", odoo.Domain{odoo.Term("id", "in", ids)},
+// readPoints reads the coordinates of the partners a term selects (by
+// id, by ref); Odoo stores 0,0 for "not set".
+func readPoints(ctx context.Context, sess *odoo.Session, term []any) (map[int]partnerHit, error) {
+	recs, err := sess.SearchRead(ctx, "res.partner", odoo.Domain{term},
 		odoo.Query{Fields: []string{"partner_latitude", "partner_longitude"}, Context: odoo.Context{"active_test": false}})
 	if err != nil {
 		return nil, fmt.Errorf("oms: read res.partner: %w", err)
 	}
-	out := make(map[int]*Point, len(recs))
+	out := make(map[int]partnerHit, len(recs))
 	for _, r := range recs {
 		lat, lon := r.Float("partner_latitude"), r.Float("partner_longitude")
-		if lat == 0 && lon == 0 {
-			out[r.ID()] = nil
-			continue
+		h := partnerHit{id: r.ID()}
+		if lat != 0 || lon != 0 {
+			h.point = &Point{Lat: lat, Lon: lon}
 		}
-		out[r.ID()] = &Point{Lat: lat, Lon: lon}
+		out[r.ID()] = h
 	}
 	return out, nil
 }

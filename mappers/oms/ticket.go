@@ -23,22 +23,30 @@ const (
 type Ticket struct {
 	ID string
 	// Organization is the Odoo company: its id (or name); empty means the
-	// caller's company.
-	Organization string
+	// caller's company. OrganizationKey is its searchKey (the name).
+	Organization    string
+	OrganizationKey string
 	// BusinessPartner is the customer's res.partner id; empty: unknown.
-	BusinessPartner string
-	Date            string
-	Lines           []Line
+	// BusinessPartnerKey is its searchKey (the partner's ref).
+	BusinessPartner    string
+	BusinessPartnerKey string
+	Date               string
+	Lines              []Line
 	// Version is the response version asked for in the body; empty: none.
 	Version string
 }
 
-// Line is one ticket line: a product, a quantity and its unit (uom.uom id).
+// Line is one ticket line: a product, a quantity and its unit. Product
+// and UOM are Odoo ids; ProductKey (the internal reference) and UOMKey
+// (the unit's name) are the searchKeys, used when no id is given. No unit
+// at all means the product's.
 type Line struct {
-	ID      string
-	Product string
-	Qty     float64
-	UOM     string
+	ID         string
+	Product    string
+	ProductKey string
+	Qty        float64
+	UOM        string
+	UOMKey     string
 }
 
 // InputError is a ticket the engine cannot take; it names the line.
@@ -118,29 +126,37 @@ func (f *flexID) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// flexRef is a reference sent as {"id": ...} or as the bare id (the
+// flexRef is a reference sent as {"id": ...}, {"searchKey": ...} (both
+// from version 1.1.0 of the Openbravo API) or as the bare id (the
 // Openbravo examples send uom as a number).
-type flexRef struct{ ID flexID }
+type flexRef struct{ ID, Key flexID }
 
 func (r *flexRef) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '{' {
-		if id, ok := objectID(b); ok {
-			r.ID = ""
-			if id == nil {
-				return nil
+		if id, key, ok := objectRef(b); ok {
+			r.ID, r.Key = "", ""
+			if id != nil {
+				if err := r.ID.UnmarshalJSON(id); err != nil {
+					return err
+				}
 			}
-			return r.ID.UnmarshalJSON(id)
+			if key != nil {
+				return r.Key.UnmarshalJSON(key)
+			}
+			return nil
 		}
 		var o struct {
-			ID flexID `json:"id"`
+			ID  flexID `json:"id"`
+			Key flexID `json:"searchKey"`
 		}
 		if err := json.Unmarshal(b, &o); err != nil {
 			return err
 		}
-		r.ID = o.ID
+		r.ID, r.Key = o.ID, o.Key
 		return nil
 	}
+	r.Key = ""
 	return r.ID.UnmarshalJSON(b)
 }
 
@@ -151,6 +167,13 @@ func (r *flexRef) id() string {
 	return string(r.ID)
 }
 
+func (r *flexRef) key() string {
+	if r == nil {
+		return ""
+	}
+	return string(r.Key)
+}
+
 func firstBytes(b []byte) string {
 	if len(b) > 20 {
 		return string(b[:20]) + "..."
@@ -159,8 +182,9 @@ func firstBytes(b []byte) string {
 }
 
 // ParseTicket reads a request body {"ticket": {...}} and checks what the
-// engine needs: the ticket id and, on every line, product, a positive
-// finite quantity and a unit. Errors are *InputError naming the line.
+// engine needs: the ticket id and, on every line, a product (id or
+// searchKey) and a positive finite quantity; the unit is optional. Errors
+// are *InputError naming the line.
 func ParseTicket(r io.Reader) (*Ticket, error) {
 	body, err := io.ReadAll(r)
 	if err != nil {
@@ -183,21 +207,23 @@ func ParseTicket(r io.Reader) (*Ticket, error) {
 		return nil, &InputError{Field: "ticket.lines", Msg: fmt.Sprintf("%d lines, at most %d allowed", len(wls), MaxLines)}
 	}
 	out := &Ticket{
-		ID:              string(t.ID),
-		Organization:    t.Organization.id(),
-		BusinessPartner: t.BusinessPartner.id(),
-		Date:            string(t.Date),
-		Version:         string(req.Version),
-		Lines:           make([]Line, 0, len(wls)),
+		ID:                 string(t.ID),
+		Organization:       t.Organization.id(),
+		OrganizationKey:    t.Organization.key(),
+		BusinessPartner:    t.BusinessPartner.id(),
+		BusinessPartnerKey: t.BusinessPartner.key(),
+		Date:               string(t.Date),
+		Version:            string(req.Version),
+		Lines:              make([]Line, 0, len(wls)),
 	}
 	seen := make(map[string]int, len(wls))
 	for i, wl := range wls {
 		n := i + 1
-		l := Line{ID: string(wl.ID), Product: wl.Product.id(), UOM: wl.UOM.id()}
+		l := Line{ID: string(wl.ID), Product: wl.Product.id(), ProductKey: wl.Product.key(), UOM: wl.UOM.id(), UOMKey: wl.UOM.key()}
 		bad := func(field, msg string) error { return &InputError{Line: n, ID: l.ID, Field: field, Msg: msg} }
 		for _, f := range []struct {
 			name, v string
-		}{{"id", l.ID}, {"product.id", l.Product}, {"uom", l.UOM}} {
+		}{{"id", l.ID}, {"product.id", l.Product}, {"product.searchKey", l.ProductKey}, {"uom", l.UOM}, {"uom.searchKey", l.UOMKey}} {
 			if err := checkIDLen(f.v); err != nil {
 				if f.name == "id" {
 					l.ID = "" // too long to echo in the error's "(id …)"
@@ -212,11 +238,8 @@ func ParseTicket(r io.Reader) (*Ticket, error) {
 			return nil, bad("id", fmt.Sprintf("same id as line %d", prev))
 		}
 		seen[l.ID] = n
-		if l.Product == "" {
-			return nil, bad("product.id", "missing")
-		}
-		if l.UOM == "" {
-			return nil, bad("uom", "missing")
+		if l.Product == "" && l.ProductKey == "" {
+			return nil, bad("product", "missing (give its id or searchKey)")
 		}
 		q, err := parseQty(wl.Qty)
 		if err != nil {
@@ -278,8 +301,9 @@ func checkTicketIDs(req wireRequest) error {
 		name string
 		v    string
 	}{
-		{"ticket.id", string(t.ID)}, {"ticket.organization.id", t.Organization.id()},
-		{"ticket.businessPartner.id", t.BusinessPartner.id()}, {"ticket.date", string(t.Date)}, {"version", string(req.Version)},
+		{"ticket.id", string(t.ID)}, {"ticket.organization.id", t.Organization.id()}, {"ticket.organization.searchKey", t.Organization.key()},
+		{"ticket.businessPartner.id", t.BusinessPartner.id()}, {"ticket.businessPartner.searchKey", t.BusinessPartner.key()},
+		{"ticket.date", string(t.Date)}, {"version", string(req.Version)},
 	} {
 		if err := checkIDLen(f.v); err != nil {
 			return &InputError{Field: f.name, Msg: err.Error()}

@@ -7,8 +7,8 @@ import (
 )
 
 // FuzzParseTicket: any body either parses into a ticket the engine can
-// take (id, lines with product, unit, a positive finite quantity, unique
-// line ids) or fails with an input error naming what is wrong; never a
+// take (id, lines with a product id or searchKey, a positive finite
+// quantity, unique line ids) or fails with an input error naming what is wrong; never a
 // panic.
 func FuzzParseTicket(f *testing.F) {
 	for _, seed := range []string{
@@ -19,6 +19,7 @@ func FuzzParseTicket(f *testing.F) {
 		`{"ticket":{"id":"T","lines":[{"product":{"id":"1"},"qty":1e999,"uom":"1"}]}}`,
 		`{"ticket":{"id":"T","lines":[{"id":"a","product":{"id":"1"},"qty":1,"uom":"1"},{"id":"a","product":{"id":"1"},"qty":1,"uom":"1"}]}}`,
 		`{"ticket":{"id":"T","lines":[{"id":"2","product":{"id":"1"},"qty":1,"uom":"1"},{"product":{"id":"1"},"qty":1,"uom":"1"}]}}`,
+		`{"ticket":{"id":"T","lines":[{"product":{"searchKey":"FURN_0789"},"qty":1}]}}`,
 		`{"ticket":null}`, `[]`, ``, `{"ticket":{"id":"T","lines":[null]}}`,
 	} {
 		f.Add(seed)
@@ -36,7 +37,7 @@ func FuzzParseTicket(f *testing.F) {
 		}
 		ids := map[string]bool{}
 		for _, l := range tk.Lines {
-			if l.Product == "" || l.UOM == "" || l.ID == "" || !(l.Qty > 0) || math.IsInf(l.Qty, 0) {
+			if l.Product == "" && l.ProductKey == "" || l.ID == "" || !(l.Qty > 0) || math.IsInf(l.Qty, 0) {
 				t.Fatalf("accepted line %+v", l)
 			}
 			if ids[l.ID] {

@@ -22,47 +22,52 @@ func plainString(b []byte) (string, bool) {
 	return string(b[1 : len(b)-1]), true
 }
 
-// objectID returns the value of the "id" member of a checked JSON object,
-// matched as encoding/json matches field names (the last of any case
-// spelling; nil when absent). ok is false when the object needs the
-// general decoder.
-func objectID(b []byte) (id []byte, ok bool) {
+// objectRef returns the values of the "id" and "searchKey" members of a
+// checked JSON object, matched as encoding/json matches field names (the
+// last of any case spelling; nil when absent). ok is false when the
+// object needs the general decoder.
+func objectRef(b []byte) (id, key []byte, ok bool) {
 	i := skipSpace(b, 1)
 	if i < len(b) && b[i] == '}' {
-		return nil, true
+		return nil, nil, true
 	}
 	for i < len(b) && b[i] == '"' {
 		end := valueEnd(b, i)
-		key := b[i+1 : end-1]
-		for _, c := range key {
+		k := b[i+1 : end-1]
+		for _, c := range k {
 			if c == '\\' || c >= 0x80 {
-				return nil, false
+				return nil, nil, false
 			}
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
-			return nil, false
+			return nil, nil, false
 		}
 		i = skipSpace(b, i+1)
 		end = valueEnd(b, i)
-		if len(key) == 2 && key[0]|0x20 == 'i' && key[1]|0x20 == 'd' {
+		switch {
+		case len(k) == 2 && k[0]|0x20 == 'i' && k[1]|0x20 == 'd':
 			id = b[i:end]
+		case len(k) == 9 && bytes.EqualFold(k, searchKeyName):
+			key = b[i:end]
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) {
-			return nil, false
+			return nil, nil, false
 		}
 		switch b[i] {
 		case '}':
-			return id, true
+			return id, key, true
 		case ',':
 			i = skipSpace(b, i+1)
 			continue
 		}
-		return nil, false
+		return nil, nil, false
 	}
-	return nil, false
+	return nil, nil, false
 }
+
+var searchKeyName = []byte("searchKey")
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {

@@ -11,6 +11,8 @@ var scanSeeds = []string{
 	`{"Id": null}`, `{"x": {"id": "no", "y": [1, {"id": 2}]}, "id": "yes"}`, `{"id": "a\"b", "n": "\\"}`,
 	`{"\u0069d": "escaped key"}`, `{"íd": "not ascii"}`, `{"id": [1, 2]}`, `{"id": -1.5e3}`, `{"a": true, "id": false}`,
 	`"30"`, `" 30 "`, `"a\u0041"`, `30`, `-0.5`, `null`,
+	`{"searchKey": "FURN_0789"}`, `{"id": "30", "searchKey": "FURN_0789", "_identifier": "x"}`, `{"SEARCHKEY": 5, "searchkey": "b"}`,
+	`{"searchKey": null}`, `{"searchKey": {"id": 1}}`, `{"searchKeys": "no"}`,
 }
 
 // TestTicketScanAgreesWithEncodingJSON: on the seeds, the fast paths read
@@ -21,8 +23,8 @@ func TestTicketScanAgreesWithEncodingJSON(t *testing.T) {
 	}
 }
 
-// FuzzTicketScan: on any valid JSON value, objectID picks the member
-// encoding/json gives the "id" field, and plainString reads a string as
+// FuzzTicketScan: on any valid JSON value, objectRef picks the members
+// encoding/json gives the "id" and "searchKey" fields, and plainString reads a string as
 // encoding/json does, or both leave it to the general decoder.
 func FuzzTicketScan(f *testing.F) {
 	for _, s := range scanSeeds {
@@ -43,13 +45,14 @@ func checkScan(t *testing.T, b []byte) {
 	switch b[0] {
 	case '{':
 		var want struct {
-			ID json.RawMessage `json:"id"`
+			ID  json.RawMessage `json:"id"`
+			Key json.RawMessage `json:"searchKey"`
 		}
 		if err := json.Unmarshal(b, &want); err != nil {
 			t.Fatalf("%s: %v", b, err)
 		}
-		if got, ok := objectID(b); ok && !bytes.Equal(got, want.ID) {
-			t.Errorf("objectID(%s) = %q, encoding/json reads %q", b, got, want.ID)
+		if id, key, ok := objectRef(b); ok && (!bytes.Equal(id, want.ID) || !bytes.Equal(key, want.Key)) {
+			t.Errorf("objectRef(%s) = %q, %q; encoding/json reads %q, %q", b, id, key, want.ID, want.Key)
 		}
 	case '"':
 		var want string
@@ -66,7 +69,7 @@ func checkScan(t *testing.T, b []byte) {
 	var slow flexRef
 	slowErr := slowFlexRef(&slow, b)
 	if (fastErr == nil) != (slowErr == nil) || fast != slow {
-		t.Errorf("flexRef(%s) = %q, %v; the general decoder gives %q, %v", b, fast.ID, fastErr, slow.ID, slowErr)
+		t.Errorf("flexRef(%s) = %+v, %v; the general decoder gives %+v, %v", b, fast, fastErr, slow, slowErr)
 	}
 }
 
@@ -74,32 +77,42 @@ func checkScan(t *testing.T, b []byte) {
 func slowFlexRef(r *flexRef, b []byte) error {
 	if b[0] == '{' {
 		var o struct {
-			ID json.RawMessage `json:"id"`
+			ID  json.RawMessage `json:"id"`
+			Key json.RawMessage `json:"searchKey"`
 		}
 		if err := json.Unmarshal(b, &o); err != nil {
 			return err
 		}
-		if o.ID == nil {
-			r.ID = ""
-			return nil
+		r.ID, r.Key = "", ""
+		if o.ID != nil {
+			if err := slowID(&r.ID, o.ID); err != nil {
+				return err
+			}
 		}
-		b = o.ID
+		if o.Key != nil {
+			return slowID(&r.Key, o.Key)
+		}
+		return nil
 	}
+	return slowID(&r.ID, b)
+}
+
+func slowID(f *flexID, b []byte) error {
 	switch {
 	case string(b) == "null":
-		r.ID = ""
+		*f = ""
 	case b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		r.ID = flexID(bytes.TrimSpace([]byte(s)))
+		*f = flexID(bytes.TrimSpace([]byte(s)))
 	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
 		var n json.Number
 		if err := json.Unmarshal(b, &n); err != nil {
 			return err
 		}
-		r.ID = flexID(n)
+		*f = flexID(n)
 	default:
 		return errBadRun // any error: only its presence is compared
 	}
@@ -116,12 +129,13 @@ var scanTicketSeeds = []string{
 	`{"ticket":{"\u0069d":"T","lines":[{"product":{"id":"1"},"qty":1,"uom":"1"}]}}`,
 	`{"ticket":{"id":"T","lines":[]}}`, `{"ticket":{"id":"T","lines":[{}, 3]}}`, `{"ticket":{"id":"","lines":[{}]}}`,
 	`{"ticket":{"id":"T","lines":[{"product":{"id":"1"},"qty":1,"uom":"1"}]}} `, `{"ticket":{"id":"T","lines":[{}]}}}`,
+	`{"ticket":{"id":"T","organization":{"searchKey":"West"},"lines":[{"product":{"searchKey":"P1"},"qty":1}]}}`,
 }
 
 // TestScanTicketTakesTheCommonShape: the shapes shops send go the fast
 // way, and the rest to encoding/json.
 func TestScanTicketTakesTheCommonShape(t *testing.T) {
-	for i, want := range []bool{true, true, true, true, false, false, false, false, false, false, true, false} {
+	for i, want := range []bool{true, true, true, true, false, false, false, false, false, false, true, false, true} {
 		if _, _, ok := scanTicket([]byte(scanTicketSeeds[i])); ok != want {
 			t.Errorf("scanTicket(%s): fast %v, want %v", scanTicketSeeds[i], ok, want)
 		}
@@ -152,8 +166,8 @@ func FuzzScanTicket(f *testing.F) {
 		}
 		for i := range fastLines {
 			a, b := fastLines[i], slowLines[i]
-			if a.ID != b.ID || a.Product.id() != b.Product.id() || (a.Product == nil) != (b.Product == nil) ||
-				a.UOM.id() != b.UOM.id() || (a.UOM == nil) != (b.UOM == nil) || string(a.Qty) != string(b.Qty) {
+			if a.ID != b.ID || a.Product.id() != b.Product.id() || a.Product.key() != b.Product.key() || (a.Product == nil) != (b.Product == nil) ||
+				a.UOM.id() != b.UOM.id() || a.UOM.key() != b.UOM.key() || (a.UOM == nil) != (b.UOM == nil) || string(a.Qty) != string(b.Qty) {
 				t.Errorf("%s: line %d %+v, encoding/json %+v", body, i+1, a, b)
 			}
 		}
@@ -165,7 +179,7 @@ func wireTicketString(t *wireTicket) string {
 		if r == nil {
 			return "nil"
 		}
-		return "{" + string(r.ID) + "}"
+		return "{" + string(r.ID) + "|" + string(r.Key) + "}"
 	}
 	return string(t.ID) + "|" + ref(t.Organization) + "|" + ref(t.BusinessPartner) + "|" + string(t.Date)
 }

@@ -36,6 +36,26 @@ func TestParseTicket(t *testing.T) {
 	}
 }
 
+// TestParseTicketSearchKeys: version 1.1.0 references by searchKey, and
+// a line without a unit (the product's own then).
+func TestParseTicketSearchKeys(t *testing.T) {
+	tk, err := ParseTicket(strings.NewReader(`{"ticket":{"id":"T","organization":{"searchKey":"West"},"businessPartner":{"searchKey":"DECO"},
+		"lines":[{"id":"1","product":{"searchKey":"FURN_0789","_identifier":"Individual Workplace"},"qty":6},
+		         {"id":"2","product":{"id":"20","searchKey":"E-COM10"},"qty":1,"uom":{"searchKey":"Units"}}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Organization != "" || tk.OrganizationKey != "West" || tk.BusinessPartnerKey != "DECO" {
+		t.Errorf("ticket %+v", tk)
+	}
+	want := []Line{{ID: "1", ProductKey: "FURN_0789", Qty: 6}, {ID: "2", Product: "20", ProductKey: "E-COM10", Qty: 1, UOMKey: "Units"}}
+	for i, l := range tk.Lines {
+		if l != want[i] {
+			t.Errorf("line %d: %+v, want %+v", i+1, l, want[i])
+		}
+	}
+}
+
 func TestParseTicketErrors(t *testing.T) {
 	line := func(l string) string {
 		return `{"ticket":{"id":"T","lines":[{"id":"L1","product":{"id":"1"},"qty":1,"uom":"1"},` + l + `]}}`
@@ -50,13 +70,14 @@ func TestParseTicketErrors(t *testing.T) {
 		{"no id", `{"ticket":{"lines":[]}}`, "ticket: ticket.id: missing"},
 		{"no lines", `{"ticket":{"id":"T","lines":[]}}`, "ticket: ticket.lines: no lines"},
 		{"lines not a list", `{"ticket":{"id":"T","lines":{}}}`, "ticket.lines: want a list of lines"},
-		{"missing product", line(`{"id":"L2","qty":1,"uom":"1"}`), `ticket line 2 (id "L2"): product.id: missing`},
+		{"missing product", line(`{"id":"L2","qty":1,"uom":"1"}`), `ticket line 2 (id "L2"): product: missing (give its id or searchKey)`},
+		{"product without id or searchKey", line(`{"id":"L2","product":{"_identifier":"Chair"},"qty":1}`), `ticket line 2 (id "L2"): product: missing`},
+		{"searchKey too long", line(`{"id":"L2","product":{"searchKey":"` + strings.Repeat("k", 129) + `"},"qty":1}`), `ticket line 2 (id "L2"): product.searchKey: 129 bytes`},
 		{"missing qty", line(`{"id":"L2","product":{"id":"1"},"uom":"1"}`), `ticket line 2 (id "L2"): qty: missing`},
 		{"zero qty", line(`{"id":"L2","product":{"id":"1"},"qty":0,"uom":"1"}`), `ticket line 2 (id "L2"): qty: must be positive, got 0`},
 		{"negative qty", line(`{"id":"L2","product":{"id":"1"},"qty":-3,"uom":"1"}`), "must be positive, got -3"},
 		{"qty text", line(`{"id":"L2","product":{"id":"1"},"qty":"lots","uom":"1"}`), "qty: lots is not a number"},
 		{"qty object", line(`{"id":"L2","product":{"id":"1"},"qty":{},"uom":"1"}`), "qty: {} is not a number"},
-		{"missing uom", line(`{"id":"L2","product":{"id":"1"},"qty":1}`), `ticket line 2 (id "L2"): uom: missing`},
 		{"product id bool", line(`{"id":"L2","product":{"id":true},"qty":1,"uom":"1"}`), "ticket line 2: invalid line"},
 		{"duplicate line id", line(`{"id":"L1","product":{"id":"1"},"qty":1,"uom":"1"}`), "same id as line 1"},
 	}
@@ -84,8 +105,8 @@ func TestResponseVersions(t *testing.T) {
 			`{"id":"T1","client":"db","organization":"1","warehouse":"3","lines":[{"id":"1","product":{"id":"10"},"qty":2,"uom":"1"},{"id":"3","product":{"id":"30"},"qty":5,"uom":"1"}]},` +
 			`{"id":"T1","client":"db","organization":"1","warehouse":"2","lines":[{"id":"2","product":{"id":"20"},"qty":1,"uom":"1"}]}]}}`},
 		{Version110, `{"oms":{"obomsRunId":"RUN1","tickets":[` +
-			`{"id":"T1","client":{"id":"db","searchKey":"db","_identifier":"db"},"organization":{"id":"1","searchKey":"West","_identifier":"West"},"warehouse":{"id":"3","searchKey":"LAX","_identifier":"Los Angeles"},"lines":[{"id":"1","product":{"id":"10"},"qty":2,"uom":"1"},{"id":"3","product":{"id":"30"},"qty":5,"uom":"1"}]},` +
-			`{"id":"T1","client":{"id":"db","searchKey":"db","_identifier":"db"},"organization":{"id":"1","searchKey":"West","_identifier":"West"},"warehouse":{"id":"2","searchKey":"OAK","_identifier":"Oakland"},"lines":[{"id":"2","product":{"id":"20"},"qty":1,"uom":"1"}]}]}}`},
+			`{"id":"T1","client":{"id":"db","searchKey":"db","_identifier":"db"},"organization":{"id":"1","searchKey":"West","_identifier":"West"},"warehouse":{"id":"3","searchKey":"LAX","_identifier":"Los Angeles"},"lines":[{"id":"1","product":{"id":"10","searchKey":"P10","_identifier":"Product 10"},"qty":2,"uom":"1"},{"id":"3","product":{"id":"30","searchKey":"P30","_identifier":"Product 30"},"qty":5,"uom":"1"}]},` +
+			`{"id":"T1","client":{"id":"db","searchKey":"db","_identifier":"db"},"organization":{"id":"1","searchKey":"West","_identifier":"West"},"warehouse":{"id":"2","searchKey":"OAK","_identifier":"Oakland"},"lines":[{"id":"2","product":{"id":"20","searchKey":"P20","_identifier":"Product 20"},"qty":1,"uom":"1"}]}]}}`},
 	}
 	for _, tt := range tests {
 		b, err := json.Marshal(NewResponse(run, tt.version))
@@ -95,6 +116,20 @@ func TestResponseVersions(t *testing.T) {
 		if string(b) != tt.want {
 			t.Errorf("%s:\n got %s\nwant %s", tt.version, b, tt.want)
 		}
+	}
+	// A line split over two warehouses is in both proposals; two parts in
+	// one warehouse (two rules) are one line.
+	west, lax, oak := Ref{1, "West", "West"}, Ref{3, "LAX", "Los Angeles"}, Ref{2, "OAK", "Oakland"}
+	p10, units := Ref{10, "P10", "Product 10"}, Ref{1, "Units", "Units"}
+	split := &Run{ID: "R2", TicketID: "T", Database: "db", Allocations: []Allocation{
+		{Line: "1", Organization: west, Warehouse: lax, Product: p10, Qty: 6, UOM: units},
+		{Line: "1", Organization: west, Warehouse: oak, Product: p10, Qty: 3, UOM: units},
+		{Line: "1", Organization: west, Warehouse: oak, Product: p10, Qty: 1, UOM: units},
+	}}
+	b, _ := json.Marshal(NewResponse(split, Version100))
+	if want := `{"oms":{"tickets":[{"id":"T","client":"db","organization":"1","warehouse":"3","lines":[{"id":"1","product":{"id":"10"},"qty":6,"uom":"1"}]},` +
+		`{"id":"T","client":"db","organization":"1","warehouse":"2","lines":[{"id":"1","product":{"id":"10"},"qty":4,"uom":"1"}]}]}}`; string(b) != want {
+		t.Errorf("split line:\n got %s\nwant %s", b, want)
 	}
 	empty, _ := json.Marshal(NewResponse(&Run{ID: "R"}, Version110))
 	if string(empty) != `{"oms":{"obomsRunId":"R","tickets":[]}}` {

@@ -55,7 +55,7 @@ func startFlow(t *testing.T) *flow {
 	}
 	t.Cleanup(func() { st.Close() })
 	if err := st.SaveShop(store.Shop{Name: "demo", Platform: shop.PlatformTaobaoSandbox, OrderPrefix: "TB",
-		ShippingProduct: 1, DiscountProduct: 2, GiftProduct: 3, StockLocation: 8,
+		ShippingProduct: 1, DiscountProduct: 2, GiftProduct: 3, StockLocation: 8, NewStockSyncsEnabled: true,
 		AppKey: fakeshop.DemoAppKey, AppSecret: fakeshop.DemoSecret, SessionKey: fakeshop.DemoSession, APIURL: fs.URL}, time.Now()); err != nil {
 		t.Fatal(err)
 	}

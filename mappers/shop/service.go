@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/plangate/plangate/mappers/odoo"
@@ -19,6 +20,9 @@ type Service struct {
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 	Log *slog.Logger
+	// HTTP is the client of calls outside a Platform, such as the OAuth
+	// token exchange (nil: http.DefaultClient).
+	HTTP *http.Client
 	// StaleReservation is how old a reservation of a trade with no order in
 	// Odoo must be before another import takes it over (default 10 min):
 	// younger ones belong to an import still running.
@@ -40,13 +44,10 @@ func (s *Service) log() *slog.Logger {
 }
 
 func (s *Service) open(name string) (store.Shop, Platform, error) {
-	sh, err := s.Store.Shop(name)
+	// Never write one database's orders and stock with another's shop.
+	sh, err := s.shop(name)
 	if err != nil {
 		return store.Shop{}, nil, err
-	}
-	if sh.Database != "" && s.Odoo != nil && s.Odoo.DB != sh.Database {
-		// Never write one database's orders and stock with another's shop.
-		return store.Shop{}, nil, fmt.Errorf("shop %q belongs to database %q, not %q: %w", name, sh.Database, s.Odoo.DB, store.ErrOtherDatabase)
 	}
 	open := s.Platform
 	if open == nil {

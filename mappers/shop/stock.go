@@ -10,11 +10,23 @@ import (
 
 // StockResult counts a stock push.
 type StockResult struct {
-	Records   int      `json:"records"`   // flagged records
+	Records   int      `json:"records"`   // enabled records
+	Disabled  int      `json:"disabled"`  // records whose sync is off: nothing sent
 	Pushed    int      `json:"pushed"`    // quantities sent and accepted
 	Unchanged int      `json:"unchanged"` // same as last push: nothing sent
 	Failed    int      `json:"failed"`    // sent and refused; retried next run
 	Errors    []string `json:"errors,omitempty"`
+	first     error
+}
+
+// Err is the first push's failure when every push sent failed (the
+// platform refusing them all, say); nil when none failed or some went
+// through.
+func (r StockResult) Err() error {
+	if r.Pushed == 0 && r.first != nil {
+		return r.first
+	}
+	return nil
 }
 
 // Available is on hand minus reserved of a product at a location and its children.
@@ -32,7 +44,7 @@ func (s *Service) Available(ctx context.Context, location, product int) (float64
 	return qty, nil
 }
 
-// SyncStock pushes the available quantity of every flagged record of a
+// SyncStock pushes the available quantity of every enabled record of a
 // shop whose quantity changed since its last accepted push (or whose last
 // push failed). Every attempt is recorded; failures are counted and
 // returned in the result, and stay pending for the next run.
@@ -48,6 +60,7 @@ func (s *Service) SyncStock(ctx context.Context, name string) (StockResult, erro
 	}
 	for _, r := range recs {
 		if !r.Sync {
+			res.Disabled++ // never pushed before someone (or the shop's policy) enables it
 			continue
 		}
 		res.Records++
@@ -68,6 +81,9 @@ func (s *Service) SyncStock(ctx context.Context, name string) (StockResult, erro
 			}
 			push.OK, push.Error = false, err.Error()
 			res.Failed++
+			if res.first == nil {
+				res.first = err
+			}
 			res.Errors = append(res.Errors, err.Error())
 			s.log().Warn("stock push failed", "shop", sh.Name, "product", r.Product, "item", r.ItemID, "sku", r.SKUID, "err", err)
 		} else {

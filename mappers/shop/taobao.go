@@ -47,6 +47,18 @@ func (e *TOPError) Error() string {
 	return fmt.Sprintf("%s: top error %d %s (%s: %s)", e.Method, e.Code, e.Msg, e.SubCode, e.SubMsg)
 }
 
+// UnreachableError is a platform call that got no usable answer: no
+// connection, no answer in time, a broken or 5xx response.
+type UnreachableError struct {
+	Method string
+	Err    error
+}
+
+func (e *UnreachableError) Error() string {
+	return e.Method + ": platform unreachable: " + e.Err.Error()
+}
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
 // Temporary reports whether a retry may succeed: call limits (code 7,
 // accesscontrol.limited) and the platform's own isp.* failures.
 func (e *TOPError) Temporary() bool {
@@ -152,15 +164,15 @@ func (t *Taobao) call(ctx context.Context, method string, params map[string]stri
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", method, err)
+		return nil, &UnreachableError{Method: method, Err: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("%s: read response: %w", method, err)
+		return nil, &UnreachableError{Method: method, Err: fmt.Errorf("read response: %w", err)}
 	}
 	if resp.StatusCode >= 500 {
-		return nil, fmt.Errorf("%s: http %s", method, resp.Status)
+		return nil, &UnreachableError{Method: method, Err: fmt.Errorf("http %s", resp.Status)}
 	}
 	var env map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
