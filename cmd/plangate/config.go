@@ -16,6 +16,7 @@ import (
 	"github.com/plangate/plangate/gateway"
 	"github.com/plangate/plangate/mappers/export"
 	"github.com/plangate/plangate/mappers/oms"
+	"github.com/plangate/plangate/mappers/shop/schedule"
 	"github.com/plangate/plangate/store"
 )
 
@@ -47,6 +48,10 @@ type Config struct {
 		// Concurrency is how many Odoo calls one export runs at once (0: 4).
 		Concurrency int `yaml:"concurrency"`
 	} `yaml:"odoo"`
+	// Schedule runs shop sync jobs on intervals in serve (see
+	// scheduleConfig); the password is PLANGATE_SCHEDULE_PASSWORD or
+	// schedule.password_file.
+	Schedule schedule.Config `yaml:"schedule"`
 	// Companies are per-company settings kept outside Odoo, keyed by name.
 	Companies map[string]gateway.CompanyConfig `yaml:"companies"`
 	Limits    struct {
@@ -256,8 +261,11 @@ func loadConfig(env *cliEnv, name string, args []string, groups ...func(*Config)
 	if v := env.getenv("PLANGATE_ETCD_PASSWORD"); v != "" {
 		cfg.Etcd.Password = v
 	}
-	if v := env.getenv("PLANGATE_ETCD_PASSWORD"); v != "" {
-		cfg.Etcd.Password = v
+	if cfg.Schedule.Password != "" {
+		return nil, nil, errors.New("config: schedule.password: the password is not read from the file; give PLANGATE_SCHEDULE_PASSWORD or schedule.password_file")
+	}
+	if v := env.getenv("PLANGATE_SCHEDULE_PASSWORD"); v != "" {
+		cfg.Schedule.Password = v
 	}
 	fs := flag.NewFlagSet("plangate "+name, flag.ContinueOnError)
 	// Mistakes and help are printed by run and printUsage, not by the flag package.

@@ -121,6 +121,7 @@ func startCommand(t *testing.T, args []string, vars map[string]string) *started 
 	case a := <-addr:
 		s.base = "http://" + a
 	case err := <-done:
+		done <- err // for stop, which the cleanup calls
 		t.Fatalf("%v ended: %v\n%s%s", args, err, out, env.stderr)
 	case <-time.After(60 * time.Second):
 		t.Fatalf("%v did not start", args)

@@ -136,6 +136,13 @@ func serveGateway(ctx context.Context, env *cliEnv, cfg *Config, log *slog.Logge
 		defer st.Close()
 	}
 	defer srv.Close() // before the store closes: saves queued sourcing runs
+	schedCtx, stopSchedule := context.WithCancel(ctx)
+	waitSchedule, err := startSchedule(schedCtx, cfg, srv, st, log)
+	if err != nil {
+		stopSchedule()
+		return err
+	}
+	defer func() { stopSchedule(); waitSchedule() }() // jobs end before the store closes
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
