@@ -25,7 +25,7 @@ type runKeeper struct {
 	log    *slog.Logger
 
 	mu      sync.Mutex
-	pending map[string][]byte // encoded runs queued, or (no store) kept in memory
+	pending map[string]keptRun // runs queued, or (no store) kept in memory
 	queue   []store.OMSRun
 	order   []string      // no store: ids oldest first, for the memory bound
 	kick    chan struct{} // a run queued in an empty queue
@@ -34,6 +34,12 @@ type runKeeper struct {
 	stop    chan struct{}
 	done    chan struct{}
 	closed  bool
+}
+
+// keptRun is a run not (yet) in the store.
+type keptRun struct {
+	run store.OMSRun
+	sum oms.RunSummary
 }
 
 // memoryRuns bounds the runs kept without a store.
@@ -62,7 +68,7 @@ var errRunNotKept = errors.New("the gateway is shutting down: the run could not 
 
 func newRunKeeper(st *store.Store, cfg oms.Config, now func() time.Time, log *slog.Logger) *runKeeper {
 	k := &runKeeper{st: st, keep: cfg.KeepRuns, maxAge: cfg.KeepFor, now: now, log: log,
-		pending: map[string][]byte{}, kick: make(chan struct{}, 1), full: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		pending: map[string]keptRun{}, kick: make(chan struct{}, 1), full: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	k.room = sync.NewCond(&k.mu)
 	if st == nil {
 		close(k.done)
@@ -76,10 +82,11 @@ func newRunKeeper(st *store.Store, cfg oms.Config, now func() time.Time, log *sl
 // run is not kept (after close, the store refused it): do not answer with
 // its id.
 func (k *runKeeper) add(r *oms.Run) error {
-	doc := oms.EncodeRun(r)
+	sum := r.Summary()
+	o := store.OMSRun{ID: r.ID, Start: r.Start, Doc: oms.EncodeRun(r), Summary: oms.EncodeSummary(sum)}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.pending[r.ID] = doc
+	k.pending[r.ID] = keptRun{run: o, sum: sum}
 	if k.st == nil {
 		k.order = append(k.order, r.ID)
 		if len(k.order) > memoryRuns {
@@ -91,7 +98,6 @@ func (k *runKeeper) add(r *oms.Run) error {
 	for len(k.queue) >= maxQueuedRuns && !k.closed {
 		k.room.Wait()
 	}
-	o := store.OMSRun{ID: r.ID, Start: r.Start, Doc: doc}
 	if k.closed {
 		// A request that outlived close: save it now, no loop will.
 		k.mu.Unlock()
@@ -132,8 +138,9 @@ func (k *runKeeper) queued() int {
 // get returns a kept run.
 func (k *runKeeper) get(id string) (*oms.Run, bool, error) {
 	k.mu.Lock()
-	doc, ok := k.pending[id]
+	kept, ok := k.pending[id]
 	k.mu.Unlock()
+	doc := kept.run.Doc
 	if !ok && k.st != nil {
 		var err error
 		if doc, ok, err = k.st.OMSRunDoc(id); err != nil {

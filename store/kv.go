@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -26,8 +27,25 @@ func (b bucket) child(name string) bucket {
 // scanSpec says which keys of a bucket a scan visits.
 type scanSpec struct {
 	prefix   []byte // only keys with this prefix
+	from     []byte // only keys at or after this one (nil: no bound)
+	to       []byte // only keys before this one (nil: no bound)
 	reverse  bool   // last key first
 	keysOnly bool   // fn gets nil values
+}
+
+// bounds are the keys a scan visits, [lo, hi); hi nil is unbounded.
+func (s scanSpec) bounds() (lo, hi []byte) {
+	lo, hi = s.prefix, prefixEnd(s.prefix)
+	if len(s.prefix) == 0 {
+		hi = nil
+	}
+	if bytes.Compare(s.from, lo) > 0 {
+		lo = s.from
+	}
+	if s.to != nil && (hi == nil || bytes.Compare(s.to, hi) < 0) {
+		hi = s.to
+	}
+	return lo, hi
 }
 
 // errStop ends a scan early without an error.

@@ -97,23 +97,22 @@ func (t boltTx) scan(b bucket, s scanSpec, fn func(k, v []byte) error) error {
 		return nil
 	}
 	c := bk.Cursor()
+	lo, hi := s.bounds()
 	var k, v []byte
 	switch {
 	case !s.reverse:
-		k, v = c.Seek(s.prefix)
-	case len(s.prefix) == 0:
+		k, v = c.Seek(lo)
+	case hi == nil:
 		k, v = c.Last()
 	default:
-		// The last key with the prefix is just before the first key past it.
-		if end := prefixEnd(s.prefix); end == nil {
-			k, v = c.Last()
-		} else if past, _ := c.Seek(end); past == nil {
+		// The last key in range is just before the first key past it.
+		if past, _ := c.Seek(hi); past == nil {
 			k, v = c.Last()
 		} else {
 			k, v = c.Prev()
 		}
 	}
-	for ; k != nil && bytes.HasPrefix(k, s.prefix); k, v = step(c, s.reverse) {
+	for ; k != nil && bytes.Compare(k, lo) >= 0 && (hi == nil || bytes.Compare(k, hi) < 0); k, v = step(c, s.reverse) {
 		if nested(bk, k, v) {
 			continue
 		}

@@ -375,8 +375,12 @@ func (s *etcdSnap) scanRange(from, to string, reverse, keysOnly bool, fn func(k 
 
 func (s *etcdSnap) scan(b bucket, sp scanSpec, fn func(k, v []byte) error) error {
 	base := s.kv.path("d", b)
-	from := base + string(sp.prefix)
-	err := s.scanRange(from, rangeEnd(from), sp.reverse, sp.keysOnly, func(k string, raw []byte) error {
+	lo, hi := sp.bounds()
+	from, to := base+string(lo), rangeEnd(base)
+	if hi != nil {
+		to = base + string(hi)
+	}
+	err := s.scanRange(from, to, sp.reverse, sp.keysOnly, func(k string, raw []byte) error {
 		key := []byte(k[len(base):])
 		if sp.keysOnly {
 			return fn(key, nil)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -9,7 +10,7 @@ import (
 // Buckets of order-sourcing runs.
 const (
 	bucketOMSRuns     = "oms_runs"      // run id → run document (JSON)
-	bucketOMSRunsTime = "oms_runs_time" // start (8 bytes, ns) + run id → empty: retention order
+	bucketOMSRunsTime = "oms_runs_time" // start (8 bytes, ns) + run id → summary: retention and listing order
 	bucketOMSRunsMeta = "oms_runs_meta" // "count" → number of runs
 )
 
@@ -26,13 +27,19 @@ func init() {
 	registerLarge(bucketOMSRuns) // the run of a large ticket, with its log
 }
 
-// OMSRun is one stored order-sourcing run; Doc is its JSON document, which
-// the store keeps as given (the oms package owns its shape).
+// OMSRun is one stored order-sourcing run: Doc is its document and
+// Summary what a listing shows of it, both kept as given (the oms package
+// owns their shapes).
 type OMSRun struct {
-	ID    string
-	Start time.Time
-	Doc   []byte
+	ID      string
+	Start   time.Time
+	Doc     []byte
+	Summary []byte
 }
+
+// OMSRunPosition is where a run stands in the listing order (start, then
+// id); listings resume from one.
+func OMSRunPosition(start time.Time, id string) []byte { return omsTimeKey(start, id) }
 
 func omsTimeKey(start time.Time, id string) []byte {
 	k := make([]byte, 8, 8+len(id))
@@ -80,7 +87,7 @@ func (s *Store) SaveOMSRuns(runs []OMSRun, keep int, maxAge time.Duration, now t
 			if err := tx.put(omsRunsB, []byte(r.ID), r.Doc); err != nil {
 				return 0, fmt.Errorf("save oms run %s: %w", r.ID, err)
 			}
-			if err := tx.put(omsRunsTimeB, omsTimeKey(r.Start, r.ID), nil); err != nil {
+			if err := tx.put(omsRunsTimeB, omsTimeKey(r.Start, r.ID), r.Summary); err != nil {
 				return 0, fmt.Errorf("save oms run %s: %w", r.ID, err)
 			}
 		}
@@ -126,7 +133,7 @@ func (s *Store) SaveOMSRuns(runs []OMSRun, keep int, maxAge time.Duration, now t
 	}
 	// A run costs a check and two writes (document, time entry), large
 	// documents their parts' cleanup too; the count one read and one write.
-	for _, c := range lim.chunks(len(runs), 4, 2, func(i int) int { return len(runs[i].Doc) + 2*len(runs[i].ID) + 32 }) {
+	for _, c := range lim.chunks(len(runs), 4, 2, func(i int) int { return len(runs[i].Doc) + len(runs[i].Summary) + 2*len(runs[i].ID) + 32 }) {
 		err := s.kv.update(func(tx txn) error {
 			count, err := save(tx, runs[c[0]:c[1]])
 			if err != nil {
@@ -181,4 +188,85 @@ func (s *Store) OMSRunCount() (int, error) {
 		return err
 	})
 	return n, err
+}
+
+// OMSRunScan says which stored runs ScanOMSRuns visits, newest first.
+type OMSRunScan struct {
+	// Before resumes a listing: only runs before this position (from
+	// OMSRunPosition or an entry's Position; nil: from the newest).
+	Before []byte
+	// Since and Until bound the runs' start, [Since, Until); zero: open.
+	Since, Until time.Time
+	// Budget bounds the entries examined, so that a filter matching
+	// nothing costs one bounded request, not a scan of the history
+	// (0: no bound).
+	Budget int
+}
+
+// OMSRunEntry is a stored run as a listing sees it: its summary, or for a
+// run stored without one (by earlier versions), its document.
+type OMSRunEntry struct {
+	Position []byte
+	ID       string
+	Start    time.Time
+	Summary  []byte
+	Doc      []byte
+}
+
+// ScanOMSRuns calls fn for the stored runs q selects, newest first, until
+// fn returns false or the budget is spent. It returns the position to
+// resume from, nil when every run q selects was visited. fn's slices are
+// valid during the call only.
+func (s *Store) ScanOMSRuns(q OMSRunScan, fn func(OMSRunEntry) (bool, error)) ([]byte, error) {
+	spec := scanSpec{reverse: true}
+	if !q.Since.IsZero() {
+		spec.from = omsTimeKey(q.Since, "")
+	}
+	if !q.Until.IsZero() {
+		spec.to = omsTimeKey(q.Until, "")
+	}
+	if q.Before != nil && (spec.to == nil || bytes.Compare(q.Before, spec.to) < 0) {
+		spec.to = q.Before
+	}
+	var resume []byte
+	err := s.kv.view(func(r reader) error {
+		seen := 0
+		return r.scan(omsRunsTimeB, spec, func(k, v []byte) error {
+			if len(k) < 8 {
+				return fmt.Errorf("oms run index: key %q is not a position", k)
+			}
+			if q.Budget > 0 && seen == q.Budget {
+				resume = append([]byte(nil), k...)
+				// The next scan starts below k, which was not examined.
+				resume = append(resume, 0)
+				return errStop
+			}
+			seen++
+			e := OMSRunEntry{Position: k, ID: string(k[8:]), Start: time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))).UTC(), Summary: v}
+			if len(v) == 0 {
+				e.Summary = nil
+				doc, err := r.get(omsRunsB, k[8:])
+				if err != nil {
+					return fmt.Errorf("oms run %s: %w", e.ID, err)
+				}
+				if doc == nil { // an index entry without its run: nothing to list
+					return nil
+				}
+				e.Doc = doc
+			}
+			more, err := fn(e)
+			if err != nil {
+				return err
+			}
+			if !more {
+				resume = append([]byte(nil), k...)
+				return errStop
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list oms runs: %w", err)
+	}
+	return resume, nil
 }

@@ -57,3 +57,93 @@ func testOMSRunsRetention(t *testing.T, st *Store) {
 		t.Error("run without id saved")
 	}
 }
+
+func TestScanOMSRuns(t *testing.T) { forEachBackend(t, testScanOMSRuns) }
+
+func testScanOMSRuns(t *testing.T, st *Store) {
+	t0 := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	var runs []OMSRun
+	for i := 0; i < 10; i++ {
+		r := OMSRun{ID: fmt.Sprintf("R%02d", i), Start: t0.Add(time.Duration(i) * time.Hour), Doc: []byte(fmt.Sprintf("doc %d", i))}
+		if i%3 != 0 { // runs 0, 3, 6, 9 stand for runs stored before summaries were
+			r.Summary = []byte(fmt.Sprintf("sum %d", i))
+		}
+		runs = append(runs, r)
+	}
+	if err := st.SaveOMSRuns(runs, 0, 0, t0); err != nil {
+		t.Fatal(err)
+	}
+	// scan lists the ids visited, checking each entry against its run.
+	scan := func(t *testing.T, q OMSRunScan, stopAfter int) ([]string, []byte) {
+		t.Helper()
+		var ids []string
+		resume, err := st.ScanOMSRuns(q, func(e OMSRunEntry) (bool, error) {
+			var i int
+			if _, err := fmt.Sscanf(e.ID, "R%02d", &i); err != nil {
+				t.Fatalf("entry id %q", e.ID)
+			}
+			r := runs[i]
+			if !e.Start.Equal(r.Start) || string(e.Position) != string(OMSRunPosition(r.Start, r.ID)) {
+				t.Errorf("%s: start %v position %x", e.ID, e.Start, e.Position)
+			}
+			if r.Summary != nil && (string(e.Summary) != string(r.Summary) || e.Doc != nil) ||
+				r.Summary == nil && (e.Summary != nil || string(e.Doc) != string(r.Doc)) {
+				t.Errorf("%s: summary %q doc %q: want the summary, or the document when there is none", e.ID, e.Summary, e.Doc)
+			}
+			ids = append(ids, e.ID)
+			return stopAfter == 0 || len(ids) < stopAfter, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids, resume
+	}
+	ids := func(from, to int) []string { // from down to to, inclusive
+		var out []string
+		for i := from; i >= to; i-- {
+			out = append(out, fmt.Sprintf("R%02d", i))
+		}
+		return out
+	}
+	tests := []struct {
+		name       string
+		q          OMSRunScan
+		stopAfter  int
+		want       []string
+		wantResume bool
+	}{
+		{name: "all, newest first", want: ids(9, 0)},
+		{name: "since is inclusive, until exclusive", q: OMSRunScan{Since: t0.Add(2 * time.Hour), Until: t0.Add(5 * time.Hour)}, want: ids(4, 2)},
+		{name: "before a position", q: OMSRunScan{Before: OMSRunPosition(runs[4].Start, runs[4].ID)}, want: ids(3, 0)},
+		{name: "before and until: the tighter wins", q: OMSRunScan{Before: OMSRunPosition(runs[8].Start, runs[8].ID), Until: t0.Add(3 * time.Hour)}, want: ids(2, 0)},
+		{name: "budget", q: OMSRunScan{Budget: 4}, want: ids(9, 6), wantResume: true},
+		{name: "fn stops", stopAfter: 2, want: ids(9, 8), wantResume: true},
+		{name: "budget not reached", q: OMSRunScan{Budget: 20}, want: ids(9, 0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, resume := scan(t, tt.q, tt.stopAfter)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) || (resume != nil) != tt.wantResume {
+				t.Errorf("visited %v resume %x, want %v (resume %v)", got, resume, tt.want, tt.wantResume)
+			}
+		})
+	}
+	t.Run("resuming a budgeted scan visits every run once", func(t *testing.T) {
+		var all []string
+		q := OMSRunScan{Budget: 3}
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatal("the scan does not end")
+			}
+			got, resume := scan(t, q, 0)
+			all = append(all, got...)
+			if resume == nil {
+				break
+			}
+			q.Before = resume
+		}
+		if fmt.Sprint(all) != fmt.Sprint(ids(9, 0)) {
+			t.Errorf("visited %v", all)
+		}
+	})
+}
