@@ -3,7 +3,7 @@ package oms
 import "errors"
 
 func init() {
-	Register("stock", "keep warehouses whose available stock (less a reserve) can ship at least one pending line of the product", newStock)
+	Register("stock", "keep warehouses whose available stock (less a reserve) can ship at least one pending line of the product (in rules that split lines: any of it)", newStock)
 }
 
 type stockAlgo struct{ reserve float64 }
@@ -25,7 +25,10 @@ func (a stockAlgo) Apply(in *Input) Group {
 	for _, c := range in.Group {
 		c.Available -= a.reserve
 		need, wanted := smallest[c.Product]
-		if wanted && c.Available >= need-qtyEpsilon {
+		if in.Partial {
+			need = 0 // part of a line is worth shipping
+		}
+		if wanted && c.Available >= need-qtyEpsilon && c.Available > qtyEpsilon {
 			out = append(out, c)
 		}
 	}

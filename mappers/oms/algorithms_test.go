@@ -47,6 +47,7 @@ func TestAlgorithms(t *testing.T) {
 		lines    []PendingLine
 		group    Group
 		customer *Point
+		partial  bool // the rule splits lines
 		want     string
 		wantLog  string
 	}{
@@ -57,6 +58,10 @@ func TestAlgorithms(t *testing.T) {
 		{name: "stock looks at the smallest line of a product", alg: "stock",
 			lines: []PendingLine{{ID: "a", Product: 10, Qty: 5}, {ID: "c", Product: 10, Qty: 1}},
 			group: Group{cand(1, 10, 1, 0), cand(2, 10, 0.5, 1)}, want: "SF:10=1@0"},
+		{name: "stock in a rule that splits lines keeps any stock", alg: "stock", partial: true,
+			lines: []PendingLine{{ID: "a", Product: 10, Qty: 40}, {ID: "b", Product: 20, Qty: 8}},
+			group: append(slices.Clone(base), cand(4, 10, 0, 3)),
+			want:  "SF:10=6@0 SF:20=3@0 OAK:10=4@1 OAK:20=20@1 LAX:10=50@2 LAX:20=9@2", wantLog: "dropped 1 of 7"},
 		{name: "one_warehouse keeps the warehouses that ship everything", alg: "one_warehouse",
 			want: "LAX:10=50@2 LAX:20=9@2", wantLog: "kept LAX"},
 		{name: "one_warehouse ranks by lines shipped when none ships all", alg: "one_warehouse",
@@ -98,6 +103,17 @@ func TestAlgorithms(t *testing.T) {
 			lines: []PendingLine{{ID: "a", Product: 10, Qty: 40}, {ID: "b", Product: 20, Qty: 15}, {ID: "c", Product: 30, Qty: 1}},
 			group: append(slices.Clone(base), cand(1, 30, 1, 0)),
 			want:  "SF:10=6@0 SF:20=3@0 SF:30=1@0 OAK:10=4@1 OAK:20=20@1", wantLog: "1 line(s) not covered"},
+		// Nobody ships 60 of product 10: LAX holds most, then SF.
+		{name: "max_splits in a rule that splits lines picks by quantity", alg: "max_splits", params: map[string]any{"max": 1}, partial: true,
+			lines: []PendingLine{{ID: "a", Product: 10, Qty: 60}},
+			want:  "LAX:10=50@0 LAX:20=9@0 SF:10=6@1 SF:20=3@1", wantLog: "chose LAX, SF (at most 2); 1 line(s) not covered"},
+		// OAK ships b whole; its 4 of product 10 count toward a before LAX's.
+		{name: "max_splits: whole lines first, then quantity", alg: "max_splits", params: map[string]any{"max": 1}, partial: true,
+			lines: []PendingLine{{ID: "a", Product: 10, Qty: 54}, {ID: "b", Product: 20, Qty: 15}},
+			want:  "OAK:10=4@0 OAK:20=20@0 LAX:10=50@1 LAX:20=9@1", wantLog: "chose OAK, LAX (at most 2); 0 line(s)"},
+		{name: "max_splits without splitting lines ignores part stock", alg: "max_splits", params: map[string]any{"max": 1},
+			lines: []PendingLine{{ID: "a", Product: 10, Qty: 60}},
+			want:  "", wantLog: "chose none (at most 2); 1 line(s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +121,7 @@ func TestAlgorithms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			in := &Input{Lines: tt.lines, Group: tt.group, Warehouses: testWarehouses(), Customer: tt.customer}
+			in := &Input{Lines: tt.lines, Group: tt.group, Warehouses: testWarehouses(), Customer: tt.customer, Partial: tt.partial}
 			if in.Lines == nil {
 				in.Lines = lines
 			}

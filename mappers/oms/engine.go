@@ -57,7 +57,7 @@ func (or *orgRules) source(run *Run, sn *Snapshot, lines []PendingLine, refs lin
 		}
 		g := rr.Input
 		for _, c := range r.criteria {
-			in := &Input{Lines: pending, Group: g, Warehouses: sn.Warehouses, Customer: customer}
+			in := &Input{Lines: pending, Group: g, Warehouses: sn.Warehouses, Customer: customer, Partial: r.partial}
 			t0 := time.Now()
 			out := c.alg.Apply(in)
 			if len(out) > 0 && len(g) > 0 && &out[0] == &g[0] {

@@ -104,7 +104,10 @@ type Input struct {
 	Warehouses map[int]*Warehouse
 	// Customer is where the order goes; nil when unknown.
 	Customer *Point
-	log      []string
+	// Partial: the rule splits lines no warehouse holds whole, so a
+	// warehouse holding part of a line can help.
+	Partial bool
+	log     []string
 }
 
 // Logf adds a line to the criterion's log, kept with the run.
@@ -208,6 +211,30 @@ func (m *stockMatrix) shippable(wi int, covered []bool, out []int) []int {
 		}
 	}
 	return out
+}
+
+// give is how much of the lines' remaining need warehouse wi holds,
+// lines taken in order; with take, that stock and need are used up.
+func (m *stockMatrix) give(wi int, need []float64, take bool) float64 {
+	stock := m.qty[wi]
+	if !take {
+		copy(m.left, stock)
+		stock = m.left
+	}
+	total := 0.0
+	for i, n := range need {
+		pi := m.lineProd[i]
+		if n <= qtyEpsilon || stock[pi] <= qtyEpsilon {
+			continue
+		}
+		q := min(n, stock[pi])
+		stock[pi] -= q
+		total += q
+		if take {
+			need[i] -= q
+		}
+	}
+	return total
 }
 
 // qtyEpsilon absorbs float noise of unit conversions when comparing stock.
