@@ -184,9 +184,62 @@ func (s *Service) ExchangeCode(ctx context.Context, name, code, state string) (A
 	}
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {sh.AppKey},
 		"client_secret": {sh.AppSecret}, "redirect_uri": {sh.RedirectURI}, "state": {state}, "view": {"web"}}
+	a, err := s.requestToken(ctx, sh, token, form)
+	if err != nil {
+		return Authorized{}, err
+	}
+	s.log().Info("shop authorised by its seller", "shop", sh.Name, "seller", a.SellerNick, "expires", a.Expires)
+	return a, nil
+}
+
+// refreshAhead is how long before the Session Key expires it is renewed:
+// a run that starts just before the expiry must not fail half-way.
+const refreshAhead = 10 * time.Minute
+
+// freshSession renews the shop's Session Key with its refresh token when
+// it expires within refreshAhead, and returns the shop as stored then.
+// A failed renewal is an error only once the key has expired (the seller
+// must authorise again); until then the old key is used, and the renewal
+// tried again on the next call.
+func (s *Service) freshSession(ctx context.Context, sh store.Shop) (store.Shop, error) {
+	now := s.now()
+	if sh.RefreshToken == "" || sh.SessionExpires.IsZero() || now.Before(sh.SessionExpires.Add(-refreshAhead)) {
+		return sh, nil
+	}
+	expired := !now.Before(sh.SessionExpires)
+	fail := func(err error) (store.Shop, error) {
+		if expired {
+			return sh, fmt.Errorf("shop %s: the Session Key expired at %s and renewing it failed (the seller must authorise the app again): %w",
+				sh.Name, sh.SessionExpires.Format(time.RFC3339), err)
+		}
+		s.log().Warn("renewing a shop's Session Key failed; the current one is used until it expires",
+			"shop", sh.Name, "expires", sh.SessionExpires, "err", err)
+		return sh, nil
+	}
+	_, token, err := oauthURLs(sh)
+	if err != nil {
+		return fail(err)
+	}
+	if sh.AppKey == "" || sh.AppSecret == "" {
+		return fail(fmt.Errorf("shop %s: set app_key and app_secret: %w", sh.Name, ErrNoOAuth))
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {sh.RefreshToken}, "client_id": {sh.AppKey},
+		"client_secret": {sh.AppSecret}, "view": {"web"}}
+	a, err := s.requestToken(ctx, sh, token, form)
+	if err != nil {
+		return fail(err)
+	}
+	s.log().Info("shop Session Key renewed", "shop", sh.Name, "seller", a.SellerNick, "expires", a.Expires)
+	return s.shop(sh.Name)
+}
+
+// requestToken posts a grant to the token URL and stores the access token
+// it answers as the shop's Session Key, with its refresh token (the old
+// one when the answer has none), expiry and seller.
+func (s *Service) requestToken(ctx context.Context, sh store.Shop, token string, form url.Values) (Authorized, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, token, strings.NewReader(form.Encode()))
 	if err != nil {
-		return Authorized{}, fmt.Errorf("shop %s: token_url: %w", name, err)
+		return Authorized{}, fmt.Errorf("shop %s: token_url: %w", sh.Name, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=utf-8")
 	hc := s.HTTP
@@ -229,6 +282,12 @@ func (s *Service) ExchangeCode(ctx context.Context, name, code, state string) (A
 	if n, err := url.QueryUnescape(r.Nick); err == nil {
 		r.Nick = n
 	}
+	if r.Nick == "" {
+		r.Nick = sh.SellerNick
+	}
+	if r.RefreshToken == "" {
+		r.RefreshToken = sh.RefreshToken
+	}
 	var exp time.Time
 	if secs := r.ExpiresIn.int(); secs > 0 {
 		exp = s.now().Add(time.Duration(secs) * time.Second).Truncate(time.Second)
@@ -236,7 +295,6 @@ func (s *Service) ExchangeCode(ctx context.Context, name, code, state string) (A
 	if err := s.Store.SetShopSession(sh.Database, sh.Name, r.AccessToken, r.RefreshToken, exp, r.Nick, s.now()); err != nil {
 		return Authorized{}, err
 	}
-	s.log().Info("shop authorised by its seller", "shop", sh.Name, "seller", r.Nick, "expires", exp)
 	return Authorized{Shop: sh.Name, SellerNick: r.Nick, Expires: exp}, nil
 }
 

@@ -51,7 +51,7 @@ const odooTime = "2006-01-02 15:04:05"
 // MissingOrders lists the trades with status created in [from, to) that
 // have no sales order in Odoo yet.
 func (s *Service) MissingOrders(ctx context.Context, name, status string, from, to time.Time) (all, missing []string, err error) {
-	sh, p, err := s.open(name)
+	sh, p, err := s.open(ctx, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -86,7 +86,7 @@ type MissingReport struct {
 // missing trade. It reads the platform and Odoo and writes nothing.
 func (s *Service) MissingReport(ctx context.Context, name, status string, from, to time.Time) (MissingReport, error) {
 	rep := MissingReport{Shop: name, Status: status, From: from, To: to, Missing: []MissingTrade{}}
-	sh, p, err := s.open(name)
+	sh, p, err := s.open(ctx, name)
 	if err != nil {
 		return rep, err
 	}
@@ -153,7 +153,7 @@ func (s *Service) missing(ctx context.Context, sh store.Shop, p Platform, status
 // once. The others go on; only a canceled context stops the run.
 func (s *Service) ImportOrders(ctx context.Context, name, status string, from, to time.Time) (OrderResult, error) {
 	res := OrderResult{Failed: []FailedTrade{}}
-	sh, p, err := s.open(name)
+	sh, p, err := s.open(ctx, name)
 	if err != nil {
 		return res, err
 	}

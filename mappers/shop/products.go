@@ -43,7 +43,7 @@ type Unmapped struct {
 // of ours to put them in): they are listed as unmapped.
 func (s *Service) ImportProducts(ctx context.Context, name string, from, to time.Time) (ProductResult, error) {
 	var res ProductResult
-	sh, p, err := s.open(name)
+	sh, p, err := s.open(ctx, name)
 	if err != nil {
 		return res, err
 	}

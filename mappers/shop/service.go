@@ -43,10 +43,13 @@ func (s *Service) log() *slog.Logger {
 	return slog.Default()
 }
 
-func (s *Service) open(name string) (store.Shop, Platform, error) {
+func (s *Service) open(ctx context.Context, name string) (store.Shop, Platform, error) {
 	// Never write one database's orders and stock with another's shop.
 	sh, err := s.shop(name)
 	if err != nil {
+		return store.Shop{}, nil, err
+	}
+	if sh, err = s.freshSession(ctx, sh); err != nil {
 		return store.Shop{}, nil, err
 	}
 	open := s.Platform

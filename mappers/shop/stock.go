@@ -50,7 +50,7 @@ func (s *Service) Available(ctx context.Context, location, product int) (float64
 // returned in the result, and stay pending for the next run.
 func (s *Service) SyncStock(ctx context.Context, name string) (StockResult, error) {
 	var res StockResult
-	sh, p, err := s.open(name)
+	sh, p, err := s.open(ctx, name)
 	if err != nil {
 		return res, err
 	}
