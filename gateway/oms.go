@@ -18,6 +18,7 @@ import (
 func (s *Server) omsRoutes(rt *httprouter.Router) {
 	rt.HandlerFunc(http.MethodPost, "/oms/orders-proposal", s.handleOMSProposal)
 	rt.HandlerFunc(http.MethodPost, "/openbravo/ws/org.openbravo.oms.getOrdersProposal", s.handleOMSProposal)
+	rt.HandlerFunc(http.MethodGet, "/oms/openapi.json", handleOMSOpenAPI)
 	rt.GET("/oms/runs", s.handleOMSRuns)
 	rt.GET("/oms/runs/:id", s.handleOMSRun)
 }
