@@ -157,4 +157,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // /metrics), for embedding programs that add their own collectors.
 func (s *Server) MetricsRegistry() *prometheus.Registry { return s.metrics.reg }
 
+// Odoo is the server's transport to Odoo, counted in its metrics
+// (plangate_odoo_calls_total and kin): jobs running beside the server use
+// it so that their calls show up with the gateway's own.
+func (s *Server) Odoo() odoo.Transport { return s.odoo }
+
 func (s *Server) now() time.Time { return s.cfg.Now().UTC() }

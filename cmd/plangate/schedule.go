@@ -53,11 +53,7 @@ func startSchedule(ctx context.Context, cfg *Config, srv *gateway.Server, st *st
 	if st == nil {
 		return nil, errors.New("config: schedule: the scheduled shop jobs need a state store (not --store none)")
 	}
-	t, err := newTransport(cfg)
-	if err != nil {
-		return nil, err
-	}
-	s, err := schedule.New(schedule.Options{Config: c, Store: st, Odoo: t, Log: log, Metrics: srv.MetricsRegistry()})
+	s, err := schedule.New(schedule.Options{Config: c, Store: st, Odoo: srv.Odoo(), Log: log, Metrics: srv.MetricsRegistry()})
 	if err != nil {
 		return nil, err
 	}

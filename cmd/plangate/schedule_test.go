@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,10 +99,55 @@ func TestServeRunsTheShopSchedule(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	n := orders()
-	if err := s.stop(); err != nil {
-		t.Fatal(err)
-	}
 	if n == 0 {
 		t.Fatal("serve's schedule imported no order within 30 s")
 	}
+	// The run and its Odoo calls are in the gateway's metrics.
+	var metrics string
+	for time.Now().Before(deadline) {
+		metrics = scrape(t, s.base+"/metrics")
+		if strings.Contains(metrics, `plangate_schedule_runs_total{job="orders",result="ok",shop="demo"} 1`) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, want := range []string{
+		`plangate_schedule_runs_total{job="orders",result="ok",shop="demo"} 1`,
+		`plangate_odoo_calls_total{method="create",model="sale.order",service="object"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics without %s:\n%s", want, grepLines(metrics, "plangate_schedule", "plangate_odoo_calls_total"))
+		}
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, res.StatusCode, err)
+	}
+	return string(b)
+}
+
+// grepLines keeps the lines holding any of the words.
+func grepLines(text string, words ...string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		for _, w := range words {
+			if strings.Contains(l, w) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }
