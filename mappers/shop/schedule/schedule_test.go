@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/plangate/plangate/fixtures/datasets"
+	"github.com/plangate/plangate/fixtures/etcdtest"
 	"github.com/plangate/plangate/fixtures/fakeshop"
 	"github.com/plangate/plangate/fixtures/odooemu"
 	"github.com/plangate/plangate/mappers/odoo"
@@ -29,9 +30,45 @@ type rig struct {
 	st   *store.Store
 	db   string
 	to   time.Time
+	// open gives a replica its handle on the state: the one bbolt file,
+	// or its own client of the shared etcd.
+	open func(t *testing.T) *store.Store
 }
 
-func startRig(t *testing.T) *rig {
+// backend opens the state the replicas of a test share.
+type backend struct {
+	name string
+	open func(t *testing.T) func(t *testing.T) *store.Store
+}
+
+var backends = []backend{
+	{"bbolt", func(t *testing.T) func(*testing.T) *store.Store {
+		st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return func(*testing.T) *store.Store { return st }
+	}},
+	{"etcd", func(t *testing.T) func(*testing.T) *store.Store {
+		endpoint, prefix := etcdtest.Shared(t).Endpoint, etcdtest.Prefix(t)
+		return func(t *testing.T) *store.Store {
+			st, err := store.OpenEtcd(context.Background(), store.EtcdConfig{Endpoints: []string{endpoint}, Prefix: prefix, LockTTL: 2 * time.Second}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		}
+	}},
+}
+
+// TestMain shares one embedded etcd server among the tests.
+func TestMain(m *testing.M) { etcdtest.Main(m) }
+
+func startRig(t *testing.T) *rig { return startRigOn(t, backends[0]) }
+
+func startRigOn(t *testing.T, b backend) *rig {
 	t.Helper()
 	ctx := context.Background()
 	ds, err := odooemu.Load(datasets.Demo(), ".")
@@ -50,11 +87,8 @@ func startRig(t *testing.T) *rig {
 	}
 	fs := fakeshop.Start(fakeshop.New())
 	t.Cleanup(fs.Close)
-	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	open := b.open(t)
+	st := open(t)
 	sh := fakeshop.DemoShop(fs.URL)
 	sh.Database = ds.Database
 	if err := st.SaveShop(sh, time.Now()); err != nil {
@@ -65,7 +99,7 @@ func startRig(t *testing.T) *rig {
 	if _, err := svc.ImportProducts(ctx, "demo", from, to); err != nil {
 		t.Fatal(err)
 	}
-	return &rig{tr: tr, sess: sess, st: st, db: ds.Database, to: to}
+	return &rig{tr: tr, sess: sess, st: st, db: ds.Database, to: to, open: open}
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -95,7 +129,7 @@ func (r *rig) replica(t *testing.T, id string) *replica {
 	rp := &replica{done: make(chan struct{}), runs: make(chan schedule.Report, 16)}
 	cfg := schedule.Config{Database: r.db, Login: "admin", Password: "admin",
 		Orders: schedule.OrdersConfig{Every: time.Hour, Lookback: 40 * 24 * time.Hour}}
-	s, err := schedule.New(schedule.Options{Config: cfg, Store: r.st, Odoo: r.tr, ID: id, Log: quiet(),
+	s, err := schedule.New(schedule.Options{Config: cfg, Store: r.open(t), Odoo: r.tr, ID: id, Log: quiet(),
 		Now: func() time.Time { return r.to }, Retry: 10 * time.Millisecond,
 		// No ticks: each leader runs its jobs once, when it starts leading.
 		Ticker: func(schedule.Job, time.Duration) (<-chan time.Time, func()) { return nil, func() {} },
@@ -125,12 +159,17 @@ func (rp *replica) reports() int {
 	return len(rp.orders)
 }
 
-// TestOneReplicaRunsAndTheOtherTakesOver: two schedulers on one store
-// campaign for the same database; only the leader imports the shop's
-// orders, and when it stops the other leads and runs, creating nothing
-// twice.
+// TestOneReplicaRunsAndTheOtherTakesOver: two schedulers sharing the
+// state (one bbolt file; or etcd, each with its own client) campaign for
+// the same database; only the leader imports the shop's orders, and when
+// it stops the other leads and runs, creating nothing twice.
 func TestOneReplicaRunsAndTheOtherTakesOver(t *testing.T) {
-	r := startRig(t)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testTakeover(t, startRigOn(t, b)) })
+	}
+}
+
+func testTakeover(t *testing.T, r *rig) {
 	if n := r.tbOrders(t); n != 0 {
 		t.Fatalf("%d shop orders before any run", n)
 	}
