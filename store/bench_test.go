@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/plangate/plangate/fixtures/etcdtest"
 )
@@ -109,4 +110,46 @@ func BenchmarkCacheRead(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ids))/1e3, "µs/record")
 	})
+}
+
+// BenchmarkScanOMSRuns reads one listing page (50 summaries, newest first)
+// from histories of several sizes, and a filter that matches nothing
+// (the scan stops at the budget of 5000 entries the gateway gives it):
+//
+//	go test -run '^$' -bench ScanOMSRuns ./store
+func BenchmarkScanOMSRuns(b *testing.B) {
+	sum := make([]byte, 120) // about a summary's size
+	for _, n := range []int{1000, 10000} {
+		t0 := time.Now().Add(-time.Duration(n) * time.Second) // one run a second, up to now
+		b.Run(fmt.Sprintf("runs=%d", n), func(b *testing.B) {
+			benchStores(b, func(b *testing.B, s *Store) {
+				for i := 0; i < n; i += 500 {
+					batch := make([]OMSRun, 0, 500)
+					for j := i; j < i+500 && j < n; j++ {
+						batch = append(batch, OMSRun{ID: fmt.Sprintf("R%08d", j), Start: t0.Add(time.Duration(j) * time.Second), Summary: sum, Doc: sum})
+					}
+					if err := s.SaveOMSRuns(batch, 0, 0, t0); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for _, c := range []struct {
+					name  string
+					limit int
+				}{{"page50", 50}, {"nomatch", 0}} {
+					b.Run(c.name, func(b *testing.B) {
+						for i := 0; i < b.N; i++ {
+							seen := 0
+							_, err := s.ScanOMSRuns(OMSRunScan{Budget: 5000}, func(OMSRunEntry) (bool, error) {
+								seen++
+								return c.limit == 0 || seen < c.limit, nil
+							})
+							if err != nil {
+								b.Fatal(err)
+							}
+						}
+					})
+				}
+			})
+		})
+	}
 }

@@ -65,6 +65,13 @@ type reader interface {
 	buckets(b bucket, fn func(name []byte) error) error
 	// count is how many keys b holds (nested buckets not counted).
 	count(b bucket) (int, error)
+	// cheapReverse says a reverse scan costs what it visits (a bbolt
+	// cursor), not the whole range (etcd sorts it in full).
+	cheapReverse() bool
+	// countIn is how many keys of b s selects, without reading values
+	// (on etcd, from the index alone); past atMost it may stop counting
+	// and answer atMost.
+	countIn(b bucket, s scanSpec, atMost int) (int, error)
 	// walk calls fn for every key of every bucket but meta (store copy).
 	walk(fn func(b bucket, k, v []byte) error) error
 }

@@ -164,6 +164,20 @@ func (t boltTx) count(b bucket) (int, error) {
 	return n, err
 }
 
+func (boltTx) cheapReverse() bool { return true }
+
+func (t boltTx) countIn(b bucket, s scanSpec, atMost int) (int, error) {
+	s.keysOnly = true
+	n := 0
+	err := t.scan(b, s, func(_, _ []byte) error {
+		if n++; n == atMost {
+			return errStop
+		}
+		return nil
+	})
+	return n, err
+}
+
 func (t boltTx) walk(fn func(bucket, []byte, []byte) error) error {
 	var visit func(b bucket, bk *bolt.Bucket) error
 	visit = func(b bucket, bk *bolt.Bucket) error {

@@ -420,6 +420,25 @@ func (s *etcdSnap) count(b bucket) (int, error) {
 	return int(resp.Count), nil
 }
 
+func (*etcdSnap) cheapReverse() bool { return false }
+
+func (s *etcdSnap) countIn(b bucket, sp scanSpec, _ int) (int, error) {
+	base := s.kv.path("d", b)
+	lo, hi := sp.bounds()
+	from, to := base+string(lo), rangeEnd(base)
+	if hi != nil {
+		to = base + string(hi)
+	}
+	resp, err := s.rangeGet("count "+from, from, clientv3.WithRange(to), clientv3.WithCountOnly())
+	if err != nil {
+		return 0, err
+	}
+	if s.track {
+		s.ranges = append(s.ranges, [2]string{from, to})
+	}
+	return int(resp.Count), nil
+}
+
 func (s *etcdSnap) walk(fn func(bucket, []byte, []byte) error) error {
 	base := s.kv.prefix + "/d/"
 	return s.scanRange(base, rangeEnd(base), false, false, func(k string, raw []byte) error {

@@ -218,7 +218,7 @@ type OMSRunEntry struct {
 // resume from, nil when every run q selects was visited. fn's slices are
 // valid during the call only.
 func (s *Store) ScanOMSRuns(q OMSRunScan, fn func(OMSRunEntry) (bool, error)) ([]byte, error) {
-	spec := scanSpec{reverse: true}
+	var spec scanSpec
 	if !q.Since.IsZero() {
 		spec.from = omsTimeKey(q.Since, "")
 	}
@@ -231,7 +231,7 @@ func (s *Store) ScanOMSRuns(q OMSRunScan, fn func(OMSRunEntry) (bool, error)) ([
 	var resume []byte
 	err := s.kv.view(func(r reader) error {
 		seen := 0
-		return r.scan(omsRunsTimeB, spec, func(k, v []byte) error {
+		return scanNewestFirst(r, omsRunsTimeB, spec.from, spec.to, func(k, v []byte) error {
 			if len(k) < 8 {
 				return fmt.Errorf("oms run index: key %q is not a position", k)
 			}
@@ -269,4 +269,79 @@ func (s *Store) ScanOMSRuns(q OMSRunScan, fn func(OMSRunEntry) (bool, error)) ([
 		return nil, fmt.Errorf("list oms runs: %w", err)
 	}
 	return resume, nil
+}
+
+// scanNewestFirst visits the keys of b in [lo, hi) (nil: open), which
+// begin with a big-endian UnixNano time, last first, one window of time
+// at a time. etcd sorts a descending range in full before it applies the
+// limit, so a reverse range over a long history would read all of it for
+// each page of 500; a window, sized by counting its keys in the index
+// (no values read) to hold about one page, reads only itself. A bbolt
+// cursor just walks back.
+func scanNewestFirst(r reader, b bucket, lo, hi []byte, fn func(k, v []byte) error) error {
+	if r.cheapReverse() {
+		return r.scan(b, scanSpec{from: lo, to: hi, reverse: true}, fn)
+	}
+	var oldest []byte
+	err := r.scan(b, scanSpec{from: lo, to: hi, keysOnly: true}, func(k, _ []byte) error {
+		oldest = append([]byte(nil), k...)
+		return errStop
+	})
+	if err != nil || oldest == nil {
+		return err
+	}
+	if len(oldest) < 8 {
+		return fmt.Errorf("oms run index: key %q is not a position", oldest)
+	}
+	oldestT := time.Unix(0, int64(binary.BigEndian.Uint64(oldest[:8])))
+	t := time.Now() // the first window is open above: runs ahead of this clock are in it
+	if len(hi) >= 8 {
+		t = time.Unix(0, int64(binary.BigEndian.Uint64(hi[:8])))
+	}
+	stopped := false
+	visit := func(k, v []byte) error {
+		err := fn(k, v)
+		if err == errStop {
+			stopped = true
+		}
+		return err
+	}
+	window, whi := 10*time.Second, hi
+	for {
+		// The window [t-window, whi): grown while it holds less than a
+		// quarter page, then halved while it holds more than two pages.
+		var from time.Time
+		var wlo []byte
+		last := false
+		size := func() (int, error) {
+			from = t.Add(-window)
+			last = !from.After(oldestT)
+			wlo = omsTimeKey(from, "")
+			if last {
+				wlo = lo
+			}
+			return r.countIn(b, scanSpec{from: wlo, to: whi}, 2*pageSize+1)
+		}
+		n, err := size()
+		for err == nil && n < pageSize/4 && !last && window < 1<<60 {
+			window *= 4
+			n, err = size()
+		}
+		for err == nil && n > 2*pageSize && window > time.Millisecond {
+			window /= 2
+			n, err = size()
+		}
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			if err := r.scan(b, scanSpec{from: wlo, to: whi, reverse: true}, visit); err != nil || stopped {
+				return err
+			}
+		}
+		if last {
+			return nil
+		}
+		whi, t = wlo, from
+	}
 }

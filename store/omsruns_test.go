@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -144,6 +145,78 @@ func testScanOMSRuns(t *testing.T, st *Store) {
 		}
 		if fmt.Sprint(all) != fmt.Sprint(ids(9, 0)) {
 			t.Errorf("visited %v", all)
+		}
+	})
+}
+
+// TestScanOMSRunsAcrossDensities: a history of sparse days, a burst of
+// 3000 runs within a second and runs ahead of the clock lists completely,
+// newest first, whether in one go, by budgeted pages or from a bound
+// (on etcd the scan walks back in windows of time sized by counting).
+func TestScanOMSRunsAcrossDensities(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st *Store) {
+		now := time.Now().UTC()
+		var starts []time.Time
+		for d := 400; d > 0; d -= 7 { // weekly, for over a year
+			starts = append(starts, now.AddDate(0, 0, -d))
+		}
+		burst, first := now.Add(-time.Hour), len(starts) // first: index of the burst's first run
+		for i := 0; i < 3000; i++ {
+			starts = append(starts, burst.Add(time.Duration(i)*300*time.Microsecond))
+		}
+		starts = append(starts, now.Add(-time.Second), now.Add(2*time.Hour)) // the last one ahead of this clock
+		runs := make([]OMSRun, len(starts))
+		for i, s := range starts {
+			runs[i] = OMSRun{ID: fmt.Sprintf("R%05d", i), Start: s, Summary: []byte("s")}
+		}
+		for i := 0; i < len(runs); i += 500 {
+			if err := st.SaveOMSRuns(runs[i:min(i+500, len(runs))], 0, 0, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		newestFirst := func(from, to int) []string { // indexes from down to to
+			var ids []string
+			for i := from; i >= to; i-- {
+				ids = append(ids, runs[i].ID)
+			}
+			return ids
+		}
+		list := func(q OMSRunScan) ([]string, []byte) {
+			var ids []string
+			resume, err := st.ScanOMSRuns(q, func(e OMSRunEntry) (bool, error) {
+				ids = append(ids, e.ID)
+				return true, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ids, resume
+		}
+		n := len(runs)
+		if got, _ := list(OMSRunScan{}); !slices.Equal(got, newestFirst(n-1, 0)) {
+			t.Errorf("whole listing: %d runs, first %v; want %d newest first", len(got), got[:min(3, len(got))], n)
+		}
+		var paged []string
+		q := OMSRunScan{Budget: 700}
+		for pages := 0; ; pages++ {
+			if pages > n/700+2 {
+				t.Fatal("budgeted pages do not end")
+			}
+			got, resume := list(q)
+			paged = append(paged, got...)
+			if resume == nil {
+				break
+			}
+			q.Before = resume
+		}
+		if !slices.Equal(paged, newestFirst(n-1, 0)) {
+			t.Errorf("budgeted pages visit %d runs, want each of %d once, newest first", len(paged), n)
+		}
+		// Since the burst's middle, until a week ago: none of the burst's
+		// first half, nor the sparse runs of the last week.
+		got, _ := list(OMSRunScan{Since: starts[first+1500], Until: starts[first+2999]})
+		if !slices.Equal(got, newestFirst(first+2998, first+1500)) {
+			t.Errorf("bounded listing: %d runs, want %d", len(got), 1499)
 		}
 	})
 }
