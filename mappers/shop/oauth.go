@@ -203,8 +203,23 @@ const refreshAhead = 10 * time.Minute
 // tried again on the next call.
 func (s *Service) freshSession(ctx context.Context, sh store.Shop) (store.Shop, error) {
 	now := s.now()
-	if sh.RefreshToken == "" || sh.SessionExpires.IsZero() || now.Before(sh.SessionExpires.Add(-refreshAhead)) {
+	due := func(sh store.Shop) bool {
+		return sh.RefreshToken != "" && !sh.SessionExpires.IsZero() && !now.Before(sh.SessionExpires.Add(-refreshAhead))
+	}
+	if !due(sh) {
 		return sh, nil
+	}
+	// A refresh token is good for one renewal, and the platform drops the
+	// old key when it grants a new one: callers sharing the store (in this
+	// process or other replicas) renew one at a time, and those that
+	// waited use the key the first one stored.
+	unlock, err := s.Store.Locker().Lock(ctx, "shop-session/"+sh.Name)
+	if err != nil {
+		return sh, fmt.Errorf("shop %s: wait to renew the Session Key: %w", sh.Name, err)
+	}
+	defer unlock()
+	if sh, err = s.shop(sh.Name); err != nil || !due(sh) {
+		return sh, err
 	}
 	expired := !now.Before(sh.SessionExpires)
 	fail := func(err error) (store.Shop, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/plangate/plangate/fixtures/fakeshop"
+	"github.com/plangate/plangate/mappers/shop"
 )
 
 // authorise runs the seller's OAuth flow against the fake platform (its
@@ -102,6 +103,47 @@ func TestSessionRenewedBeforeItExpires(t *testing.T) {
 		}
 		if renewedNow && (after.RefreshToken == before.RefreshToken || !after.SessionExpires.After(before.SessionExpires) || after.SellerNick != fakeshop.SellerNick) {
 			t.Errorf("%s: renewal stored refresh %q (was %q), expiry %v (was %v), seller %q", s.name, after.RefreshToken, before.RefreshToken, after.SessionExpires, before.SessionExpires, after.SellerNick)
+		}
+	}
+}
+
+// TestConcurrentRenewalsRenewOnce: two services sharing the state (as
+// two replicas, or two requests of one) that find the key about to expire
+// at the same moment renew it once; the one that waited uses the new key
+// instead of spending the refresh token again, which the platform would
+// refuse, leaving it with a key the platform has dropped.
+func TestConcurrentRenewalsRenewOnce(t *testing.T) {
+	f := startFlow(t)
+	var mu sync.Mutex
+	now := time.Now().Truncate(time.Second)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	f.svc.Now = clock
+	f.authorise(t, now)
+	other := *f.svc // its own service over the same store and platform
+	for round := 1; round <= 3; round++ {
+		mu.Lock()
+		now = now.Add(23*time.Hour + 55*time.Minute) // five minutes left on the current key
+		mu.Unlock()
+		start := make(chan struct{})
+		errs := make(chan error, 2)
+		for _, svc := range []*shop.Service{f.svc, &other} {
+			go func() {
+				<-start
+				_, err := svc.ImportProducts(context.Background(), "demo", winFrom, winTo)
+				errs <- err
+			}()
+		}
+		close(start)
+		for i := 0; i < 2; i++ {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: %v", round, err)
+			}
+		}
+		if got := f.fp.Calls("oauth.refresh"); got != round {
+			t.Fatalf("round %d: %d renewals granted in all, want %d (one per round)", round, got, round)
+		}
+		if sh, _ := f.st.Shop("demo"); sh.SessionKey != f.fp.CurrentSession() {
+			t.Fatalf("round %d: stored key %q, the platform's %q", round, sh.SessionKey, f.fp.CurrentSession())
 		}
 	}
 }

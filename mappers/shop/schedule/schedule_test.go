@@ -66,8 +66,6 @@ var backends = []backend{
 // TestMain shares one embedded etcd server among the tests.
 func TestMain(m *testing.M) { etcdtest.Main(m) }
 
-func startRig(t *testing.T) *rig { return startRigOn(t, backends[0]) }
-
 func startRigOn(t *testing.T, b backend) *rig {
 	t.Helper()
 	ctx := context.Background()
