@@ -241,7 +241,7 @@ func (s *Store) CacheApply(key string, meta CacheMeta, upserts map[int]map[strin
 	// records, which the bucket holds beside its other keys (those present
 	// are counted from what the update reads).
 	finish := func(tx txn) error {
-		n, err := tx.count(b)
+		n, err := tx.count(b, scanSpec{}, 0)
 		if err != nil {
 			return err
 		}

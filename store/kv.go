@@ -63,15 +63,13 @@ type reader interface {
 	scan(b bucket, s scanSpec, fn func(k, v []byte) error) error
 	// buckets calls fn with the name of each bucket nested in b.
 	buckets(b bucket, fn func(name []byte) error) error
-	// count is how many keys b holds (nested buckets not counted).
-	count(b bucket) (int, error)
+	// count is how many keys of b s selects (nested buckets not counted),
+	// without reading values (on etcd, from the index alone); with atMost
+	// > 0 it may stop counting there and answer atMost.
+	count(b bucket, s scanSpec, atMost int) (int, error)
 	// cheapReverse says a reverse scan costs what it visits (a bbolt
 	// cursor), not the whole range (etcd sorts it in full).
 	cheapReverse() bool
-	// countIn is how many keys of b s selects, without reading values
-	// (on etcd, from the index alone); past atMost it may stop counting
-	// and answer atMost.
-	countIn(b bucket, s scanSpec, atMost int) (int, error)
 	// walk calls fn for every key of every bucket but meta (store copy).
 	walk(fn func(b bucket, k, v []byte) error) error
 }

@@ -149,24 +149,9 @@ func (t boltTx) buckets(b bucket, fn func([]byte) error) error {
 	})
 }
 
-func (t boltTx) count(b bucket) (int, error) {
-	bk := t.bucket(b)
-	if bk == nil {
-		return 0, nil
-	}
-	n := 0
-	err := bk.ForEach(func(k, v []byte) error {
-		if !nested(bk, k, v) {
-			n++
-		}
-		return nil
-	})
-	return n, err
-}
-
 func (boltTx) cheapReverse() bool { return true }
 
-func (t boltTx) countIn(b bucket, s scanSpec, atMost int) (int, error) {
+func (t boltTx) count(b bucket, s scanSpec, atMost int) (int, error) {
 	s.keysOnly = true
 	n := 0
 	err := t.scan(b, s, func(_, _ []byte) error {

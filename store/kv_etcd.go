@@ -373,13 +373,20 @@ func (s *etcdSnap) scanRange(from, to string, reverse, keysOnly bool, fn func(k 
 	}
 }
 
-func (s *etcdSnap) scan(b bucket, sp scanSpec, fn func(k, v []byte) error) error {
-	base := s.kv.path("d", b)
+// keyRange is the etcd key range [from, to) of the keys of b that sp
+// selects, and the path before each key.
+func (s *etcdSnap) keyRange(b bucket, sp scanSpec) (base, from, to string) {
+	base = s.kv.path("d", b)
 	lo, hi := sp.bounds()
-	from, to := base+string(lo), rangeEnd(base)
+	from, to = base+string(lo), rangeEnd(base)
 	if hi != nil {
 		to = base + string(hi)
 	}
+	return base, from, to
+}
+
+func (s *etcdSnap) scan(b bucket, sp scanSpec, fn func(k, v []byte) error) error {
+	base, from, to := s.keyRange(b, sp)
 	err := s.scanRange(from, to, sp.reverse, sp.keysOnly, func(k string, raw []byte) error {
 		key := []byte(k[len(base):])
 		if sp.keysOnly {
@@ -408,27 +415,10 @@ func (s *etcdSnap) buckets(b bucket, fn func([]byte) error) error {
 	return err
 }
 
-func (s *etcdSnap) count(b bucket) (int, error) {
-	base := s.kv.path("d", b)
-	resp, err := s.rangeGet("count "+base, base, clientv3.WithRange(rangeEnd(base)), clientv3.WithCountOnly())
-	if err != nil {
-		return 0, err
-	}
-	if s.track {
-		s.ranges = append(s.ranges, [2]string{base, rangeEnd(base)})
-	}
-	return int(resp.Count), nil
-}
-
 func (*etcdSnap) cheapReverse() bool { return false }
 
-func (s *etcdSnap) countIn(b bucket, sp scanSpec, _ int) (int, error) {
-	base := s.kv.path("d", b)
-	lo, hi := sp.bounds()
-	from, to := base+string(lo), rangeEnd(base)
-	if hi != nil {
-		to = base + string(hi)
-	}
+func (s *etcdSnap) count(b bucket, sp scanSpec, _ int) (int, error) {
+	_, from, to := s.keyRange(b, sp)
 	resp, err := s.rangeGet("count "+from, from, clientv3.WithRange(to), clientv3.WithCountOnly())
 	if err != nil {
 		return 0, err

@@ -168,7 +168,7 @@ func testPlanStepsBatch(t *testing.T, s *Store) {
 		n := 0
 		_ = s.kv.view(func(r reader) error {
 			var err error
-			n, err = r.count(stepsB("p"))
+			n, err = r.count(stepsB("p"), scanSpec{}, 0)
 			return err
 		})
 		return n

@@ -47,6 +47,9 @@ func omsTimeKey(start time.Time, id string) []byte {
 	return append(k, id...)
 }
 
+// positionTime is the start a time-index key (at least 8 bytes) begins with.
+func positionTime(k []byte) time.Time { return time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))) }
+
 // SaveOMSRuns stores runs in one transaction (callers batch them: a
 // transaction costs a disk sync), then applies retention: at most keep
 // runs (0: no limit), none started before now-maxAge (0: no age limit).
@@ -242,7 +245,7 @@ func (s *Store) ScanOMSRuns(q OMSRunScan, fn func(OMSRunEntry) (bool, error)) ([
 				return errStop
 			}
 			seen++
-			e := OMSRunEntry{Position: k, ID: string(k[8:]), Start: time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))).UTC(), Summary: v}
+			e := OMSRunEntry{Position: k, ID: string(k[8:]), Start: positionTime(k).UTC(), Summary: v}
 			if len(v) == 0 {
 				e.Summary = nil
 				doc, err := r.get(omsRunsB, k[8:])
@@ -293,10 +296,10 @@ func scanNewestFirst(r reader, b bucket, lo, hi []byte, fn func(k, v []byte) err
 	if len(oldest) < 8 {
 		return fmt.Errorf("oms run index: key %q is not a position", oldest)
 	}
-	oldestT := time.Unix(0, int64(binary.BigEndian.Uint64(oldest[:8])))
+	oldestT := positionTime(oldest)
 	t := time.Now() // the first window is open above: runs ahead of this clock are in it
 	if len(hi) >= 8 {
-		t = time.Unix(0, int64(binary.BigEndian.Uint64(hi[:8])))
+		t = positionTime(hi)
 	}
 	stopped := false
 	visit := func(k, v []byte) error {
@@ -320,7 +323,7 @@ func scanNewestFirst(r reader, b bucket, lo, hi []byte, fn func(k, v []byte) err
 			if last {
 				wlo = lo
 			}
-			return r.countIn(b, scanSpec{from: wlo, to: whi}, 2*pageSize+1)
+			return r.count(b, scanSpec{from: wlo, to: whi}, 2*pageSize+1)
 		}
 		n, err := size()
 		for err == nil && n < pageSize/4 && !last && window < 1<<60 {

@@ -212,8 +212,8 @@ func TestScanOMSRunsAcrossDensities(t *testing.T) {
 		if !slices.Equal(paged, newestFirst(n-1, 0)) {
 			t.Errorf("budgeted pages visit %d runs, want each of %d once, newest first", len(paged), n)
 		}
-		// Since the burst's middle, until a week ago: none of the burst's
-		// first half, nor the sparse runs of the last week.
+		// From the burst's middle to its last run (excluded): none of its
+		// first half, nor the runs after it.
 		got, _ := list(OMSRunScan{Since: starts[first+1500], Until: starts[first+2999]})
 		if !slices.Equal(got, newestFirst(first+2998, first+1500)) {
 			t.Errorf("bounded listing: %d runs, want %d", len(got), 1499)
