@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -49,48 +48,48 @@ var strictOptions = &openapi3filter.Options{
 	MultiError:            true,
 }
 
-// exchange sends one request and checks it and its answer against the
-// document: reqErr says whether the request conforms, ansErr whether the
-// answer does (checked either way: a refused request's answer is part of
-// the contract too).
-func (c *contract) exchange(t *testing.T, method, path, body string, auth func(*http.Request)) (res resp, reqErr, ansErr error) {
-	t.Helper()
-	ctx := context.Background()
-	newReq := func() *http.Request {
-		var rd io.Reader
-		if body != "" {
-			rd = strings.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-		if err != nil {
-			t.Fatal(err)
-		}
+// prepared sets what every request of these tests carries: the JSON
+// content type when there is a body, and the credentials.
+func prepared(body string, auth func(*http.Request)) func(*http.Request) {
+	return func(req *http.Request) {
 		if body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
 		if auth != nil {
 			auth(req)
 		}
-		return req
 	}
-	check := newReq()
-	route, params, err := c.router.FindRoute(check)
+}
+
+// request is the document's view of a request: its route and the request
+// to check against it.
+func (c *contract) request(t *testing.T, method, path, body string, auth func(*http.Request)) *openapi3filter.RequestValidationInput {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepared(body, auth)(req)
+	route, params, err := c.router.FindRoute(req)
 	if err != nil {
 		t.Fatalf("%s %s: not in the document: %v", method, path, err)
 	}
-	in := &openapi3filter.RequestValidationInput{Request: check, PathParams: params, Route: route, Options: strictOptions}
-	reqErr = openapi3filter.ValidateRequest(ctx, in)
+	return &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: strictOptions}
+}
 
-	hr, err := http.DefaultClient.Do(newReq())
-	if err != nil {
-		t.Fatal(err)
+// exchange sends one request and checks it and its answer against the
+// document: reqErr says whether the request conforms, ansErr whether the
+// answer does (checked either way: a refused request's answer is part of
+// the contract too).
+func (c *contract) exchange(t *testing.T, method, path, body string, auth func(*http.Request)) (res resp, reqErr, ansErr error) {
+	t.Helper()
+	in := c.request(t, method, path, body, auth)
+	reqErr = openapi3filter.ValidateRequest(context.Background(), in)
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
 	}
-	defer hr.Body.Close()
-	b, err := io.ReadAll(hr.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res = resp{hr.StatusCode, hr.Header, string(b)}
+	res = send(t, method, c.base+path, rd, prepared(body, auth))
 	return res, reqErr, c.checkAnswer(in, res)
 }
 
@@ -189,10 +188,6 @@ func TestOMSOpenAPIRejectsDrift(t *testing.T) {
 	if ansErr != nil {
 		t.Fatalf("real answer: %v", ansErr)
 	}
-	var answer map[string]any
-	if err := json.Unmarshal([]byte(res.body), &answer); err != nil {
-		t.Fatal(err)
-	}
 	firstLine := func(a map[string]any) map[string]any {
 		tk := a["oms"].(map[string]any)["tickets"].([]any)[0].(map[string]any)
 		return tk["lines"].([]any)[0].(map[string]any)
@@ -205,31 +200,18 @@ func TestOMSOpenAPIRejectsDrift(t *testing.T) {
 		{"quantity as text", func(a map[string]any) { firstLine(a)["qty"] = "6" }},
 		{"run id missing", func(a map[string]any) { delete(a["oms"].(map[string]any), "obomsRunId") }},
 	}
-	route, params, err := c.router.FindRoute(mustRequest(t, http.MethodPost, c.base+"/oms/orders-proposal", guideRequest110))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var a map[string]any
-			_ = json.Unmarshal([]byte(res.body), &a)
+			if err := json.Unmarshal([]byte(res.body), &a); err != nil {
+				t.Fatal(err)
+			}
 			tt.change(a)
 			b, _ := json.Marshal(a)
-			in := &openapi3filter.RequestValidationInput{
-				Request: mustRequest(t, http.MethodPost, c.base+"/oms/orders-proposal", guideRequest110), PathParams: params, Route: route, Options: strictOptions}
+			in := c.request(t, http.MethodPost, "/oms/orders-proposal", guideRequest110, admin)
 			if err := c.checkAnswer(in, resp{200, res.header, string(b)}); err == nil {
 				t.Errorf("changed answer passes the document: %s", b)
 			}
 		})
 	}
-}
-
-func mustRequest(t *testing.T, method, url, body string) *http.Request {
-	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewBufferString(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	return req
 }

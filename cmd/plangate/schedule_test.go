@@ -105,7 +105,11 @@ func TestServeRunsTheShopSchedule(t *testing.T) {
 	// The run and its Odoo calls are in the gateway's metrics.
 	var metrics string
 	for time.Now().Before(deadline) {
-		metrics = scrape(t, s.base+"/metrics")
+		var status int
+		status, metrics = curl(t, "curl "+s.base+"/metrics")
+		if status != http.StatusOK {
+			t.Fatalf("GET /metrics: %d", status)
+		}
 		if strings.Contains(metrics, `plangate_schedule_runs_total{job="orders",result="ok",shop="demo"} 1`) {
 			break
 		}
@@ -122,20 +126,6 @@ func TestServeRunsTheShopSchedule(t *testing.T) {
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func scrape(t *testing.T, url string) string {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %v", url, res.StatusCode, err)
-	}
-	return string(b)
 }
 
 // grepLines keeps the lines holding any of the words.
